@@ -1,0 +1,37 @@
+"""stepwire's exceptions."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["DecodeError"]
+
+_PATH = re.compile(r" - at `(\$[^`]*)`$")
+
+
+class DecodeError(ValueError):
+    """A body that is not valid JSON, or not a valid run-step object.
+
+    The message carries the JSON path of the offending value
+    (``$.data[3].step_details.tool_calls[0].function.name``), prefixed by
+    ``line N:`` for NDJSON input.
+
+    Attributes
+    ----------
+    path : str or None
+        The JSON path of the offending value, when the error is about a value
+        rather than about the JSON syntax.
+    line : int or None
+        The 1-based line number, for NDJSON input.
+    """
+
+    path: str | None
+    line: int | None
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        if line is not None:
+            message = f"line {line}: {message}"
+        super().__init__(message)
+        match = _PATH.search(message)
+        self.path = match.group(1) if match else None
+        self.line = line

@@ -1,0 +1,76 @@
+"""Strict-mode types, derived from the model.
+
+``strict_type(RunStepPage)`` is a parallel tree of Structs with
+``forbid_unknown_fields=True`` in which every ``StrictAs`` annotation replaces
+the open type it annotates (open strings become the spec's enumerations,
+metadata and scores get their limits). Unknown tags need no extra code: the
+strict unions simply have no fallback. The tree is derived rather than written
+twice so that the two modes can never drift apart.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal, Union, get_args, get_origin
+
+import msgspec
+
+from ._unknown import StrictAs
+
+__all__ = ["strict_type"]
+
+_UNION_TYPES: tuple[Any, ...] = (Union,)
+try:
+    from types import UnionType
+
+    _UNION_TYPES += (UnionType,)
+except ImportError:  # pragma: no cover
+    pass
+
+
+@cache
+def strict_type(tp: Any) -> Any:
+    """Return the strict counterpart of a model type (see module docstring)."""
+    metadata = getattr(tp, "__metadata__", None)
+    if metadata is not None:  # Annotated[...]
+        for meta in metadata:
+            if isinstance(meta, StrictAs):
+                return strict_type(meta.type)
+        from typing import Annotated
+
+        return Annotated[(strict_type(tp.__origin__), *metadata)]
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        return _strict_struct(tp)
+    origin = get_origin(tp)
+    if origin is None or origin is Literal:
+        return tp
+    args = tuple(strict_type(a) for a in get_args(tp))
+    if origin in _UNION_TYPES:
+        return Union[args]
+    return origin[args[0] if len(args) == 1 else args]
+
+
+def _strict_struct(cls: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    config = cls.__struct_config__
+    fields: list[Any] = []
+    rename: dict[str, str] = {}
+    for f in msgspec.structs.fields(cls):
+        ftype = strict_type(f.type)
+        if f.required:
+            fields.append((f.name, ftype))
+        else:
+            fields.append((f.name, ftype, f.default))
+        if f.encode_name != f.name:
+            rename[f.name] = f.encode_name
+    strict_cls: type[msgspec.Struct] = msgspec.defstruct(
+        f"Strict{cls.__name__}",
+        fields,
+        module=__name__,
+        kw_only=True,
+        tag_field=config.tag_field,
+        tag=config.tag,
+        rename=rename or None,
+        forbid_unknown_fields=True,
+        gc=False,
+    )
+    return strict_cls

@@ -1,0 +1,50 @@
+"""Summary views: a run step whose details stay undecoded until read."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from msgspec import UNSET
+
+from ._model import Nullable, StepDetails, _Base, _StepHeader
+
+__all__ = ["RunStepSummary", "RunStepSummaryPage"]
+
+
+class RunStepSummary(_StepHeader, kw_only=True):
+    """A run step with ``step_details`` left as a ``msgspec.Raw`` view.
+
+    For services that read only ids, status, usage and timestamps: the details
+    (tool calls, file search contents) are skipped over, not built, and the
+    ``Raw`` view points into the input buffer without a copy. ``details()``
+    decodes them on demand.
+    """
+
+    step_details: msgspec.Raw
+
+    def details(self) -> StepDetails:
+        """Decode ``step_details`` (unknown types decode as ``UnknownStepDetails``).
+
+        Returns
+        -------
+        StepDetails
+
+        Raises
+        ------
+        DecodeError
+            If the details are not valid; the path is relative to ``step_details``.
+        """
+        from ._decode import _decoder
+
+        return _decoder(StepDetails, False).decode(self.step_details)
+
+
+class RunStepSummaryPage(_Base, kw_only=True):
+    """A page of ``RunStepSummary`` objects."""
+
+    object: Literal["list"]
+    data: list[RunStepSummary]
+    first_id: Nullable[str] = UNSET
+    last_id: Nullable[str] = UNSET
+    has_more: bool
