@@ -57,7 +57,7 @@ def _error(exc: Exception, *, line: int | None = None) -> DecodeError:
         message = str(exc)
         if message == "Input data was truncated":
             message = "JSON is truncated (or the input is empty)"
-        elif isinstance(exc, msgspec.ValidationError) and " - at `$" not in message:
+        elif isinstance(exc, msgspec.ValidationError) and "`$" not in message:
             message = f"{message} - at `$`"
     return DecodeError(message, line=line)
 

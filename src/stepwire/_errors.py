@@ -6,7 +6,7 @@ import re
 
 __all__ = ["DecodeError"]
 
-_PATH = re.compile(r" - at `(\$[^`]*)`$")
+_PATH = re.compile(r"`(\$[^`]*)`$")
 
 
 class DecodeError(ValueError):
