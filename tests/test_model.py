@@ -76,9 +76,11 @@ def test_azure_sample_page_decodes_to_the_right_classes() -> None:
         for c in s.step_details.tool_calls
     ]
     by_type = {c.type: c for c in calls}
-    assert set(by_type) == {
-        m.__struct_config__.tag for m in typing.get_args(stepwire.ToolCall)
-    } - {"code_interpreter", "file_search", "function"}
+    assert set(by_type) == {m.__struct_config__.tag for m in typing.get_args(stepwire.ToolCall)} - {
+        "code_interpreter",
+        "file_search",
+        "function",
+    }
     for call in calls:
         assert type(call).type == call.type
     bing = by_type["bing_grounding"]
@@ -141,7 +143,8 @@ def test_sample_deltas_decode_and_round_trip() -> None:
         event = stepwire.decode_delta(line)
         assert json.loads(stepwire.encode(event)) == json.loads(line)
         details = event.delta.step_details
-        assert details is not None and details is not stepwire.UNSET
+        assert details is not None
+        assert details is not stepwire.UNSET
         kinds.add(details.type)
         for call in getattr(details, "tool_calls", None) or []:
             assert isinstance(call.index, int)
@@ -166,4 +169,5 @@ def test_public_api_is_explicit_and_documented() -> None:
         stepwire.encode,
         stepwire.Decoder.decode,
     ):
-        assert fn.__doc__ and "Parameters" in fn.__doc__, fn
+        assert fn.__doc__, fn
+        assert "Parameters" in fn.__doc__, fn

@@ -67,7 +67,8 @@ def test_corpus_covers_what_the_readme_promises() -> None:
         for u in (d.usage for d in decoded)
         if isinstance(u, stepwire.Usage) and u.prompt_token_details
     ]
-    assert details and all(d.cached_tokens == 0 for d in details)
+    assert details
+    assert all(d.cached_tokens == 0 for d in details)
     functions = [
         c.function
         for d in decoded

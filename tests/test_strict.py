@@ -35,18 +35,26 @@ VIOLATIONS = [
     pytest.param(_with(metadata={f"k{i}": "v" for i in range(17)}), "$.metadata", id="17-keys"),
     pytest.param(_with(metadata={"k" * 65: "v"}), "$.metadata", id="long-key"),
     pytest.param(_with(metadata={"k": "v" * 513}), "$.metadata[...]", id="long-value"),
-    pytest.param(_score(1.5), "$.step_details.tool_calls[0].file_search.results[0].score", id="score>1"),
-    pytest.param(_score(-0.1), "$.step_details.tool_calls[0].file_search.results[0].score", id="score<0"),
+    pytest.param(
+        _score(1.5), "$.step_details.tool_calls[0].file_search.results[0].score", id="score>1"
+    ),
+    pytest.param(
+        _score(-0.1), "$.step_details.tool_calls[0].file_search.results[0].score", id="score<0"
+    ),
     pytest.param(_with(status="paused"), "$.status", id="status"),
     pytest.param(_with(type="thinking"), "$.type", id="step-type"),
-    pytest.param(_with(last_error={"code": "oops", "message": "m"}), "$.last_error.code", id="code"),
+    pytest.param(
+        _with(last_error={"code": "oops", "message": "m"}), "$.last_error.code", id="code"
+    ),
     pytest.param(_with(surprise=1), "$", id="unknown-field"),
     pytest.param(
         _step({"type": "tool_calls", "tool_calls": [BROWSER]}),
         "$.step_details.tool_calls[0].type",
         id="unknown-tool",
     ),
-    pytest.param(_step({"type": "reasoning"}, type="tool_calls"), "$.step_details.type", id="unknown-details"),
+    pytest.param(
+        _step({"type": "reasoning"}, type="tool_calls"), "$.step_details.type", id="unknown-details"
+    ),
     pytest.param(
         _step({"type": "tool_calls", "tool_calls": [dict(FILE_SEARCH, extra=True)]}),
         "$.step_details.tool_calls[0]",
@@ -86,6 +94,7 @@ def test_strict_samples_from_the_seeds() -> None:
 
 def test_strict_decoder_class() -> None:
     dec = stepwire.Decoder(stepwire.RunStep, strict=True)
-    assert dec.strict and "strict=True" in repr(dec)
+    assert dec.strict
+    assert "strict=True" in repr(dec)
     with pytest.raises(stepwire.DecodeError, match="unknown field `surprise`"):
         dec.decode(json.dumps(_with(surprise=1)))

@@ -87,7 +87,10 @@ def test_unknown_code_output_computer_action_and_activity() -> None:
     computer = {
         "id": "call_u",
         "type": "computer_use_preview",
-        "computer_use_preview": {"action": {"type": "zoom", "level": 2}, "pending_safety_checks": []},
+        "computer_use_preview": {
+            "action": {"type": "zoom", "level": 2},
+            "pending_safety_checks": [],
+        },
     }
     body = json.dumps(_step({"type": "tool_calls", "tool_calls": [code, computer]}))
     step = stepwire.decode_step(body)

@@ -127,7 +127,8 @@ class Decoder(Generic[T]):
         except msgspec.ValidationError as exc:
             if self._strict_decoder is not None:
                 raise _error(exc, line=line) from None
-            return _slow_decode(buf, self.type, exc, line)
+            result: T = _slow_decode(buf, self.type, exc, line)
+            return result
         except (msgspec.DecodeError, RecursionError) as exc:
             raise _error(exc, line=line) from None
 
@@ -187,6 +188,16 @@ def _strip(tp: Any) -> Any:
     return tp
 
 
+def _check_index(obj: dict[str, Any], path: tuple[Any, ...]) -> None:
+    """An unknown delta still needs the integer ``index`` every merge relies on."""
+    index = obj.get("index")
+    if type(index) is not int:
+        where = "$" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path)
+        raise msgspec.ValidationError(
+            f"Expected `int`, got `{type(index).__name__}` - at `{where}.index`"
+        )
+
+
 def _walk(obj: Any, tp: Any, path: tuple[Any, ...], fixups: list[Any]) -> Any:
     """Find unknown union members in ``obj`` (parsed untyped) by following ``tp``.
 
@@ -199,20 +210,16 @@ def _walk(obj: Any, tp: Any, path: tuple[Any, ...], fixups: list[Any]) -> Any:
         structs = [m for m in members if isinstance(m, type) and issubclass(m, msgspec.Struct)]
         fallback = FALLBACKS.get(tp)
         tag = obj.get("type")
-        if fallback is not None and isinstance(tag, str):
-            if tag not in {_tag_of(m) for m in structs}:
-                unknown_cls, placeholder = fallback
-                if issubclass(unknown_cls, (UnknownToolCallDelta, UnknownOutputDelta)):
-                    index = obj.get("index")
-                    if type(index) is not int:
-                        where = "$" + "".join(
-                            f"[{k}]" if isinstance(k, int) else f".{k}" for k in path
-                        )
-                        raise msgspec.ValidationError(
-                            f"Expected `int`, got `{type(index).__name__}` - at `{where}.index`"
-                        )
-                fixups.append((path, unknown_cls(obj)))
-                return dict(placeholder)
+        if (
+            fallback is not None
+            and isinstance(tag, str)
+            and tag not in {_tag_of(m) for m in structs}
+        ):
+            unknown_cls, placeholder = fallback
+            if issubclass(unknown_cls, (UnknownToolCallDelta, UnknownOutputDelta)):
+                _check_index(obj, path)
+            fixups.append((path, unknown_cls(obj)))
+            return dict(placeholder)
         if len(structs) > 1:
             structs = [m for m in structs if _tag_of(m) == tag]
         if structs:
@@ -250,8 +257,8 @@ def _walk(obj: Any, tp: Any, path: tuple[Any, ...], fixups: list[Any]) -> Any:
 _DECODERS: dict[tuple[Any, bool], Decoder[Any]] = {}
 
 
-def _decoder(tp: Any, strict: bool) -> Decoder[Any]:
-    dec = _DECODERS.get((tp, strict))
+def _decoder(tp: type[T], strict: bool) -> Decoder[T]:
+    dec: Decoder[T] | None = _DECODERS.get((tp, strict))
     if dec is None:  # strict decoders are built on first use: most callers never ask
         dec = _DECODERS[tp, strict] = Decoder(tp, strict=strict)
     return dec
@@ -281,9 +288,7 @@ def decode_step(buf: Buffer, *, strict: bool = False) -> RunStep:
     DecodeError
         If the body is not a valid run step; the message names the JSON path.
     """
-    if strict:
-        return _decoder(RunStep, True).decode(buf)
-    return _STEP._decode(buf, None)
+    return (_decoder(RunStep, True) if strict else _STEP)._decode(buf, None)
 
 
 def decode_page(buf: Buffer, *, strict: bool = False) -> RunStepPage:
@@ -305,9 +310,7 @@ def decode_page(buf: Buffer, *, strict: bool = False) -> RunStepPage:
     DecodeError
         If the body is not a valid page; the message names the JSON path.
     """
-    if strict:
-        return _decoder(RunStepPage, True).decode(buf)
-    return _PAGE._decode(buf, None)
+    return (_decoder(RunStepPage, True) if strict else _PAGE)._decode(buf, None)
 
 
 def decode_delta(buf: Buffer, *, strict: bool = False) -> RunStepDeltaEvent:
@@ -329,9 +332,7 @@ def decode_delta(buf: Buffer, *, strict: bool = False) -> RunStepDeltaEvent:
     DecodeError
         If the body is not a valid delta event; the message names the JSON path.
     """
-    if strict:
-        return _decoder(RunStepDeltaEvent, True).decode(buf)
-    return _DELTA._decode(buf, None)
+    return (_decoder(RunStepDeltaEvent, True) if strict else _DELTA)._decode(buf, None)
 
 
 def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:
@@ -356,7 +357,7 @@ def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:
     DecodeError
         For the first bad line; the message starts with ``line N:`` (1-based).
     """
-    dec = _decoder(RunStep, strict)
+    dec = _decoder(RunStep, True) if strict else _STEP
     if isinstance(buf, str):
         buf = buf.encode()
     elif not isinstance(buf, (bytes, bytearray, memoryview)):
@@ -418,11 +419,13 @@ def iter_lines(file: IO[bytes], *, strict: bool = False) -> Iterator[RunStep]:
     DecodeError
         For a bad line; the message starts with ``line N:`` (1-based).
     """
-    decode = _decoder(RunStep, strict)._decode
+    decode = (_decoder(RunStep, True) if strict else _STEP)._decode
     blank = _BLANK_LINE.search
     for lineno, line in enumerate(iter(file.readline, b""), 1):
         if not isinstance(line, (bytes, bytearray)):
-            raise TypeError(f"iter_lines needs a binary file; readline() gave {type(line).__name__}")
+            raise TypeError(
+                f"iter_lines needs a binary file; readline() gave {type(line).__name__}"
+            )
         if blank(line) is not None:
             yield decode(line, lineno)
 

@@ -20,7 +20,7 @@ from typing import Any
 __all__ = ["generate_delta_events", "generate_page", "generate_step", "generate_steps"]
 
 _ALNUM = string.ascii_letters + string.digits
-_WORDS = (
+_WORDS = (  # noqa: SIM905 - a sentence reads better than sixty quoted words
     "the run step file search result tool call output assistant thread message "
     "données résultat código função naïve café 東京 数据 ✓ °C — “quoted” \\ / tab\there"
 ).split(" ")
@@ -36,7 +36,8 @@ def _text(rng: random.Random, words: int) -> str:
 
 def _code(rng: random.Random) -> str:
     lines = [
-        f"x{i} = sum(range({rng.randint(1, 999)}))  # {_text(rng, 3)}" for i in range(rng.randint(1, 12))
+        f"x{i} = sum(range({rng.randint(1, 999)}))  # {_text(rng, 3)}"
+        for i in range(rng.randint(1, 12))
     ]
     return "\r\n".join(lines) if rng.random() < 0.5 else "\n".join(lines)
 
@@ -72,8 +73,8 @@ def _tool_call(rng: random.Random, kind: str, completed: bool) -> dict[str, Any]
     if kind == "function":
         function: dict[str, Any] = {
             "name": rng.choice(["get_weather", "lookup_order", "send_email", "product"]),
-            "arguments": '{"location": "%s", "unit": "C"}' % _text(rng, 2),
-            "output": '{"temperature": %d, "sky": "%s"}' % (rng.randint(-20, 40), _text(rng, 2))
+            "arguments": f'{{"location": "{_text(rng, 2)}", "unit": "C"}}',
+            "output": f'{{"temperature": {rng.randint(-20, 40)}, "sky": "{_text(rng, 2)}"}}'
             if completed
             else None,
         }
@@ -114,7 +115,7 @@ def _tool_call(rng: random.Random, kind: str, completed: bool) -> dict[str, Any]
             "type": "connected_agent",
             "connected_agent": {
                 "name": "helper",
-                "arguments": '{"query": "%s"}' % _text(rng, 3),
+                "arguments": f'{{"query": "{_text(rng, 3)}"}}',
                 "output": _text(rng, 10),
                 "run_id": _id(rng, "run_"),
                 "thread_id": _id(rng, "thread_"),
@@ -125,15 +126,22 @@ def _tool_call(rng: random.Random, kind: str, completed: bool) -> dict[str, Any]
     return {
         "id": call_id,
         "type": kind,
-        kind: {"requesturl": f"https://api.bing.microsoft.com/v7.0/search?q={rng.randint(1, 9999)}"},
+        kind: {
+            "requesturl": f"https://api.bing.microsoft.com/v7.0/search?q={rng.randint(1, 9999)}"
+        },
     }
 
 
-_KINDS = ["code_interpreter"] * 8 + ["function"] * 6 + ["file_search"] * 4 + [
-    "bing_grounding",
-    "mcp",
-    "connected_agent",
-]
+_KINDS = (
+    ["code_interpreter"] * 8
+    + ["function"] * 6
+    + ["file_search"] * 4
+    + [
+        "bing_grounding",
+        "mcp",
+        "connected_agent",
+    ]
+)
 
 
 def generate_step(rng: random.Random) -> dict[str, Any]:
@@ -206,45 +214,29 @@ def generate_delta_events(
     interleaved across ``parallel`` calls.
     """
     rng = random.Random(seed)
-    events: list[dict[str, Any]] = []
-    for index in range(min(parallel, count)):
-        events.append(
-            {
-                "id": step_id,
-                "object": "thread.run.step.delta",
-                "delta": {
-                    "step_details": {
-                        "type": "tool_calls",
-                        "tool_calls": [
-                            {
-                                "index": index,
-                                "id": _id(rng, "call_"),
-                                "type": "function",
-                                "function": {"name": "send_email", "arguments": "", "output": None},
-                            }
-                        ],
-                    }
-                },
-            }
-        )
-    while len(events) < count:
+    calls: list[dict[str, Any]] = [
+        {
+            "index": index,
+            "id": _id(rng, "call_"),
+            "type": "function",
+            "function": {"name": "send_email", "arguments": "", "output": None},
+        }
+        for index in range(min(parallel, count))
+    ]
+    while len(calls) < count:
         fragment = "".join(rng.choices(_ALNUM + ' "{}:,\n', k=rng.randint(1, 12)))
-        events.append(
+        calls.append(
             {
-                "id": step_id,
-                "object": "thread.run.step.delta",
-                "delta": {
-                    "step_details": {
-                        "type": "tool_calls",
-                        "tool_calls": [
-                            {
-                                "index": rng.randrange(parallel),
-                                "type": "function",
-                                "function": {"arguments": fragment},
-                            }
-                        ],
-                    }
-                },
+                "index": rng.randrange(parallel),
+                "type": "function",
+                "function": {"arguments": fragment},
             }
         )
-    return events
+    return [
+        {
+            "id": step_id,
+            "object": "thread.run.step.delta",
+            "delta": {"step_details": {"type": "tool_calls", "tool_calls": [call]}},
+        }
+        for call in calls
+    ]

@@ -46,7 +46,7 @@ else:
 T = TypeVar("T")
 
 #: A field that may be absent (``UNSET``) or ``null`` (``None``).
-Nullable: TypeAlias = Union[T, None, UnsetType]
+Nullable: TypeAlias = Union[T, UnsetType, None]
 #: A field that may be absent (``UNSET``) but is never ``null`` on the wire.
 Absent: TypeAlias = Union[T, UnsetType]
 
@@ -577,7 +577,9 @@ class ActivityFunctionArgument(_Base, kw_only=True):
     description: Nullable[str] = UNSET
 
 
-class ActivityFunctionParameters(_Base, rename={"additional_properties": "additionalProperties"}, kw_only=True):
+class ActivityFunctionParameters(
+    _Base, rename={"additional_properties": "additionalProperties"}, kw_only=True
+):
     """Azure activities: the parameters schema of a listed MCP tool."""
 
     type: str
@@ -763,7 +765,9 @@ class AzureAISearchToolCallDelta(_ToolCallDeltaBase, tag="azure_ai_search", kw_o
     azure_ai_search: Nullable[StringMap] = UNSET
 
 
-class SharepointGroundingToolCallDelta(_ToolCallDeltaBase, tag="sharepoint_grounding", kw_only=True):
+class SharepointGroundingToolCallDelta(
+    _ToolCallDeltaBase, tag="sharepoint_grounding", kw_only=True
+):
     """Azure: SharePoint grounding tool-call delta."""
 
     type: ClassVar[Literal["sharepoint_grounding"]] = "sharepoint_grounding"

@@ -11,7 +11,7 @@ twice so that the two modes can never drift apart.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
@@ -36,9 +36,10 @@ def strict_type(tp: Any) -> Any:
         for meta in metadata:
             if isinstance(meta, StrictAs):
                 return strict_type(meta.type)
-        from typing import Annotated
-
-        return Annotated[(strict_type(tp.__origin__), *metadata)]
+        result: Any = strict_type(tp.__origin__)
+        for meta in metadata:  # nested Annotated flattens into one
+            result = Annotated[result, meta]
+        return result
     if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
         return _strict_struct(tp)
     origin = get_origin(tp)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import cache
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 from msgspec import UNSET
 
+if TYPE_CHECKING:
+    from ._decode import Decoder
+
 from ._model import Nullable, StepDetails, _Base, _StepHeader
 
 __all__ = ["RunStepSummary", "RunStepSummaryPage"]
+
+
+@cache
+def _details_decoder() -> Decoder[StepDetails]:
+    # Built on first use: summary users who never read details never pay for it.
+    from ._decode import Decoder
+
+    return Decoder(StepDetails)
 
 
 class RunStepSummary(_StepHeader, kw_only=True):
@@ -35,9 +47,7 @@ class RunStepSummary(_StepHeader, kw_only=True):
         DecodeError
             If the details are not valid; the path is relative to ``step_details``.
         """
-        from ._decode import _decoder
-
-        return _decoder(StepDetails, False).decode(self.step_details)
+        return _details_decoder().decode(self.step_details)
 
 
 class RunStepSummaryPage(_Base, kw_only=True):

@@ -1,0 +1,119 @@
+"""Every bad input is a DecodeError naming where it went wrong; never a bare msgspec error."""
+
+from __future__ import annotations
+
+import json
+
+import msgspec
+import pytest
+
+import stepwire
+from test_unknown import FUNCTION, _step
+
+GOOD = json.dumps(_step({"type": "tool_calls", "tool_calls": [FUNCTION]}))
+PAGE = json.dumps(
+    {
+        "object": "list",
+        "data": [json.loads(GOOD)] * 3
+        + [_step({"type": "tool_calls", "tool_calls": [dict(FUNCTION, function={"name": 1})]})],
+        "first_id": None,
+        "last_id": None,
+        "has_more": False,
+    }
+)
+
+BAD = [
+    pytest.param(b"", None, "truncated", id="empty"),
+    pytest.param(b"   \n", None, "truncated", id="blank"),
+    pytest.param(GOOD[:-5], None, "truncated", id="truncated"),
+    pytest.param(GOOD + "x", None, "trailing characters", id="trailing"),
+    pytest.param(b"\xff\xfe", None, "malformed", id="not-utf8-start"),
+    pytest.param(GOOD.replace("step_1", "step_\x01"), None, "malformed", id="raw-control-char"),
+    pytest.param(GOOD.replace('"step_1"', '"st\\x"'), None, "malformed", id="bad-escape"),
+    pytest.param(b"[]", "$", "Expected `object`, got `array`", id="array-top-level"),
+    pytest.param(b"null", "$", "got `null`", id="null-top-level"),
+    pytest.param(b"{}", "$", "missing required field `id`", id="empty-object"),
+    pytest.param(
+        GOOD.replace('"created_at": 1', '"created_at": "1"'),
+        "$.created_at",
+        "`int`",
+        id="int-as-str",
+    ),
+    pytest.param(
+        GOOD.replace('"created_at": 1', '"created_at": 1.5'),
+        "$.created_at",
+        "`int`",
+        id="float-int",
+    ),
+    pytest.param(
+        GOOD.replace('"thread.run.step"', '"thread.run"'),
+        "$.object",
+        "Invalid enum value",
+        id="object",
+    ),
+    pytest.param(
+        GOOD.replace('"name": "f"', '"name": null'),
+        "$.step_details.tool_calls[0].function.name",
+        "`null`",
+        id="null-required",
+    ),
+    pytest.param(
+        GOOD.replace('"tool_calls": [', '"tool_calls": {"a": ').replace("}]}", "}}}"),
+        "$.step_details.tool_calls",
+        "Expected `array`",
+        id="object-for-list",
+    ),
+    pytest.param(
+        GOOD.replace('"usage"', '"x"').replace('"status"', '"usage": 5, "status"'),
+        "$.usage",
+        "Expected `object | null`",
+        id="usage-int",
+    ),
+    pytest.param(b"[" * 10000 + b"]" * 10000, None, "nested too deeply", id="deep-array"),
+    pytest.param(
+        GOOD.replace('"arguments": "{}"', '"arguments": "{}", "x": ' + "[" * 10000 + "]" * 10000),
+        None,
+        "nested too deeply",
+        id="deep-ignored-field",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "path", "message"), BAD)
+def test_bad_step_gives_decode_error(body: str | bytes, path: str | None, message: str) -> None:
+    with pytest.raises(stepwire.DecodeError) as info:
+        stepwire.decode_step(body)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert not isinstance(err, (msgspec.DecodeError, msgspec.ValidationError))
+    assert err.__cause__ is None
+    assert err.__suppress_context__
+    assert message in str(err)
+    assert err.path == path
+    if path is not None:
+        assert str(err).endswith(f"`{path}`")
+
+
+def test_error_path_inside_a_page() -> None:
+    with pytest.raises(stepwire.DecodeError) as info:
+        stepwire.decode_page(PAGE)
+    assert info.value.path == "$.data[3].step_details.tool_calls[0].function.name"
+    assert "$.data[3].step_details.tool_calls[0].function.name" in str(info.value)
+
+
+def test_ndjson_errors_name_the_line() -> None:
+    body = "\n".join([GOOD, "", GOOD, GOOD.replace('"created_at": 1', '"created_at": "x"'), GOOD])
+    with pytest.raises(stepwire.DecodeError) as info:
+        stepwire.decode_lines(body)
+    assert info.value.line == 4
+    assert str(info.value).startswith("line 4: ")
+    assert info.value.path == "$.created_at"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_errors_in_both_modes_are_decode_errors(strict: bool) -> None:
+    for body, *_ in (p.values for p in BAD):
+        with pytest.raises(stepwire.DecodeError):
+            stepwire.decode_step(body, strict=strict)  # type: ignore[arg-type]
+        with pytest.raises(stepwire.DecodeError):
+            stepwire.decode_delta(body, strict=strict)  # type: ignore[arg-type]
