@@ -1,0 +1,62 @@
+"""Side-by-side timing: interleaved rounds in one process, medians, ratios.
+
+Absolute times on a shared 2-core machine drift with whatever else runs;
+ratios of contenders measured in the same rounds do not, which is why every
+figure this project reports or checks is a ratio.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def calibrate(fn: Callable[[], Any], target: float = 0.02) -> int:
+    """How many calls of ``fn`` take about ``target`` seconds."""
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        if time.perf_counter() - start >= target / 4:
+            return max(1, int(number * target / max(time.perf_counter() - start, 1e-9)))
+        number *= 4
+
+
+def interleaved(
+    calls: Mapping[str, Callable[[], Any]],
+    rounds: int = 15,
+    target: float = 0.02,
+    gc_enabled: bool = True,
+) -> dict[str, float]:
+    """Median seconds per call of each callable, measured in interleaved rounds.
+
+    Every round times each contender once, in turn, so slow drifts of the
+    machine hit all of them alike. ``gc_enabled`` sets the collector for the
+    timed loops (a service runs with it on, so the headline figures do too).
+    """
+    numbers = {name: calibrate(fn, target) for name, fn in calls.items()}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    was_enabled = gc.isenabled()
+    try:
+        for _ in range(rounds):
+            for name, fn in calls.items():
+                number = numbers[name]
+                gc.collect()
+                if gc_enabled:
+                    gc.enable()
+                else:
+                    gc.disable()
+                start = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                samples[name].append((time.perf_counter() - start) / number)
+    finally:
+        if was_enabled:
+            gc.enable()
+        else:
+            gc.disable()
+    return {name: statistics.median(values) for name, values in samples.items()}
