@@ -175,3 +175,20 @@ def test_decoder_of_a_union_alone() -> None:
     assert isinstance(dec.decode(json.dumps(BROWSER)), stepwire.UnknownToolCall)
     with pytest.raises(stepwire.DecodeError, match="browser"):
         stepwire.Decoder(stepwire.ToolCall, strict=True).decode(json.dumps(BROWSER))
+
+
+def test_summary_details_of_an_unknown_type() -> None:
+    details = {"type": "reasoning", "reasoning": {"summary": "…"}}
+    summary = stepwire.Decoder(stepwire.RunStepSummary).decode(json.dumps(_step(details)))
+    unknown = summary.details()
+    assert isinstance(unknown, stepwire.UnknownStepDetails)
+    assert unknown.data == details
+
+
+def test_list_of_steps_with_unknowns() -> None:
+    body = json.dumps([_step({"type": "tool_calls", "tool_calls": [FUNCTION, BROWSER]})] * 2)
+    steps = stepwire.Decoder(list[stepwire.RunStep]).decode(body)
+    for step in steps:
+        assert isinstance(step.step_details, stepwire.ToolCallsStepDetails)
+        assert isinstance(step.step_details.tool_calls[1], stepwire.UnknownToolCall)
+    assert json.loads(stepwire.encode(steps)) == json.loads(body)
