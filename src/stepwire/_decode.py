@@ -19,7 +19,7 @@ import msgspec
 
 from ._errors import DecodeError
 from ._model import FALLBACKS, RunStep, RunStepDeltaEvent, RunStepPage
-from ._strict import strict_type
+from ._strict import UNION_TYPES, strict_type
 from ._unknown import UnknownObject, UnknownOutputDelta, UnknownToolCallDelta
 
 __all__ = [
@@ -37,14 +37,6 @@ T = TypeVar("T")
 
 #: What every decode function accepts.
 Buffer = Union[bytes, bytearray, memoryview, str]
-
-_UNION_TYPES: tuple[Any, ...] = (Union,)
-try:  # Python 3.10+: ``X | Y`` has its own origin
-    from types import UnionType
-
-    _UNION_TYPES += (UnionType,)
-except ImportError:  # pragma: no cover
-    pass
 
 _BLANK_LINE = re.compile(rb"[^ \t\r\n]")
 
@@ -171,7 +163,7 @@ def _struct_fields(cls: type[msgspec.Struct]) -> tuple[tuple[str, str, Any], ...
 @cache
 def _members(tp: Any) -> tuple[Any, ...]:
     """The non-null members of a union (or the type itself)."""
-    if get_origin(tp) in _UNION_TYPES:
+    if get_origin(tp) in UNION_TYPES:
         return tuple(a for a in get_args(tp) if a not in (type(None), msgspec.UnsetType))
     return (tp,)
 

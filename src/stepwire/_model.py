@@ -656,14 +656,19 @@ class RunStep(_StepHeader, kw_only=True):
     step_details: StepDetails
 
 
-class RunStepPage(_Base, kw_only=True):
-    """One page of ``GET /threads/{thread}/runs/{run}/steps``."""
+class _PageHeader(_Base, kw_only=True):
+    """The fields of a page other than its data (shared with ``RunStepSummaryPage``)."""
 
     object: Literal["list"]
-    data: list[RunStep]
     first_id: Nullable[str] = UNSET
     last_id: Nullable[str] = UNSET
     has_more: bool
+
+
+class RunStepPage(_PageHeader, kw_only=True):
+    """One page of ``GET /threads/{thread}/runs/{run}/steps``."""
+
+    data: list[RunStep]
 
 
 # --------------------------------------------------------------------------

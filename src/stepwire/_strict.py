@@ -11,21 +11,17 @@ twice so that the two modes can never drift apart.
 from __future__ import annotations
 
 from functools import cache
+from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
 from ._unknown import StrictAs
 
-__all__ = ["strict_type"]
+__all__ = ["UNION_TYPES", "strict_type"]
 
-_UNION_TYPES: tuple[Any, ...] = (Union,)
-try:
-    from types import UnionType
-
-    _UNION_TYPES += (UnionType,)
-except ImportError:  # pragma: no cover
-    pass
+#: The origins of ``Union[X, Y]`` and of ``X | Y``.
+UNION_TYPES: tuple[Any, ...] = (Union, UnionType)
 
 
 @cache
@@ -46,7 +42,7 @@ def strict_type(tp: Any) -> Any:
     if origin is None or origin is Literal:
         return tp
     args = tuple(strict_type(a) for a in get_args(tp))
-    if origin in _UNION_TYPES:
+    if origin in UNION_TYPES:
         return Union[args]
     return origin[args[0] if len(args) == 1 else args]
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import msgspec
-from msgspec import UNSET
 
 if TYPE_CHECKING:
     from ._decode import Decoder
 
-from ._model import Nullable, StepDetails, _Base, _StepHeader
+from ._model import StepDetails, _PageHeader, _StepHeader
 
 __all__ = ["RunStepSummary", "RunStepSummaryPage"]
 
@@ -50,11 +49,7 @@ class RunStepSummary(_StepHeader, kw_only=True):
         return _details_decoder().decode(self.step_details)
 
 
-class RunStepSummaryPage(_Base, kw_only=True):
+class RunStepSummaryPage(_PageHeader, kw_only=True):
     """A page of ``RunStepSummary`` objects."""
 
-    object: Literal["list"]
     data: list[RunStepSummary]
-    first_id: Nullable[str] = UNSET
-    last_id: Nullable[str] = UNSET
-    has_more: bool
