@@ -131,9 +131,8 @@ def _slow_decode(buf: Buffer, tp: Any, first_error: Exception, line: int | None)
         obj = msgspec.json.decode(buf)
         fixups: list[tuple[tuple[Any, ...], UnknownObject]] = []
         replacement = _walk(obj, tp, (), fixups)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        raise _error(exc, line=line) from None
-    except msgspec.ValidationError as exc:  # raised by _walk for bad indexes
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+        # ValidationError: _walk's check of an unknown delta's index
         raise _error(exc, line=line) from None
     if not fixups:
         raise _error(first_error, line=line) from None
