@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import typing
 from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import stepwire
 from stepwire._generate import generate_step
@@ -28,6 +31,7 @@ def _step(details: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return step
 
 
+KNOWN_TOOL_TYPES = {m.__struct_config__.tag for m in typing.get_args(stepwire.ToolCall)}
 BROWSER = {"id": "call_b", "type": "browser", "browser": {"url": "https://x", "n": [1, None]}}
 FUNCTION = {"id": "call_f", "type": "function", "function": {"name": "f", "arguments": "{}"}}
 
@@ -192,3 +196,28 @@ def test_list_of_steps_with_unknowns() -> None:
         assert isinstance(step.step_details, stepwire.ToolCallsStepDetails)
         assert isinstance(step.step_details.tool_calls[1], stepwire.UnknownToolCall)
     assert json.loads(stepwire.encode(steps)) == json.loads(body)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tag=st.text(min_size=1).filter(lambda t: t not in KNOWN_TOOL_TYPES),
+    payload=st.dictionaries(st.text(), JSON, max_size=5),
+)
+def test_any_unknown_tool_call_survives_a_round_trip(tag: str, payload: dict[str, Any]) -> None:
+    call = {**payload, "type": tag, "id": "call_u"}
+    body = msgspec.json.encode(_step({"type": "tool_calls", "tool_calls": [FUNCTION, call]}))
+    step = stepwire.decode_step(body)
+    assert isinstance(step.step_details, stepwire.ToolCallsStepDetails)
+    unknown = step.step_details.tool_calls[1]
+    assert isinstance(unknown, stepwire.UnknownToolCall)
+    assert unknown.data == call
+    assert msgspec.json.decode(stepwire.encode(step)) == msgspec.json.decode(body)

@@ -47,8 +47,6 @@ T = TypeVar("T")
 
 #: A field that may be absent (``UNSET``) or ``null`` (``None``).
 Nullable: TypeAlias = Union[T, UnsetType, None]
-#: A field that may be absent (``UNSET``) but is never ``null`` on the wire.
-Absent: TypeAlias = Union[T, UnsetType]
 
 # Spec constraints, enforced by strict=True only.
 _MetadataKey = Annotated[str, Meta(max_length=64)]
