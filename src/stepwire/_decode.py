@@ -260,6 +260,11 @@ _PAGE: Decoder[RunStepPage] = _decoder(RunStepPage, False)
 _DELTA: Decoder[RunStepDeltaEvent] = _decoder(RunStepDeltaEvent, False)
 
 
+def _select(default: Decoder[T], strict: bool) -> Decoder[T]:
+    """``default`` itself, or its strict twin (built on first use)."""
+    return _decoder(default.type, True) if strict else default
+
+
 def decode_step(buf: Buffer, *, strict: bool = False) -> RunStep:
     """Decode one run step (``GET .../steps/{step}``, or a step event's data).
 
@@ -279,7 +284,7 @@ def decode_step(buf: Buffer, *, strict: bool = False) -> RunStep:
     DecodeError
         If the body is not a valid run step; the message names the JSON path.
     """
-    return (_decoder(RunStep, True) if strict else _STEP)._decode(buf, None)
+    return _select(_STEP, strict)._decode(buf, None)
 
 
 def decode_page(buf: Buffer, *, strict: bool = False) -> RunStepPage:
@@ -301,7 +306,7 @@ def decode_page(buf: Buffer, *, strict: bool = False) -> RunStepPage:
     DecodeError
         If the body is not a valid page; the message names the JSON path.
     """
-    return (_decoder(RunStepPage, True) if strict else _PAGE)._decode(buf, None)
+    return _select(_PAGE, strict)._decode(buf, None)
 
 
 def decode_delta(buf: Buffer, *, strict: bool = False) -> RunStepDeltaEvent:
@@ -323,7 +328,7 @@ def decode_delta(buf: Buffer, *, strict: bool = False) -> RunStepDeltaEvent:
     DecodeError
         If the body is not a valid delta event; the message names the JSON path.
     """
-    return (_decoder(RunStepDeltaEvent, True) if strict else _DELTA)._decode(buf, None)
+    return _select(_DELTA, strict)._decode(buf, None)
 
 
 def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:
@@ -348,7 +353,7 @@ def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:
     DecodeError
         For the first bad line; the message starts with ``line N:`` (1-based).
     """
-    dec = _decoder(RunStep, True) if strict else _STEP
+    dec = _select(_STEP, strict)
     if isinstance(buf, str):
         buf = buf.encode()
     elif not isinstance(buf, (bytes, bytearray, memoryview)):
@@ -410,7 +415,7 @@ def iter_lines(file: IO[bytes], *, strict: bool = False) -> Iterator[RunStep]:
     DecodeError
         For a bad line; the message starts with ``line N:`` (1-based).
     """
-    decode = (_decoder(RunStep, True) if strict else _STEP)._decode
+    decode = _select(_STEP, strict)._decode
     blank = _BLANK_LINE.search
     for lineno, line in enumerate(iter(file.readline, b""), 1):
         if not isinstance(line, (bytes, bytearray)):
