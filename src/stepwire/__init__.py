@@ -13,6 +13,7 @@ Quick start::
 
 from msgspec import UNSET, UnsetType
 
+from ._accumulate import aiter_events, iter_events
 from ._decode import (
     Buffer,
     Decoder,
@@ -23,13 +24,15 @@ from ._decode import (
     encode,
     iter_lines,
 )
-from ._errors import DecodeError
+from ._errors import DecodeError, StreamError
+from ._merge import apply_delta
 from ._model import (
     ActivitiesStepDetails,
     Activity,
     ActivityFunctionArgument,
     ActivityFunctionDefinition,
     ActivityFunctionParameters,
+    ApiError,
     AzureAISearchToolCall,
     AzureAISearchToolCallDelta,
     AzureFunction,
@@ -120,6 +123,7 @@ from ._model import (
     Usage,
     WaitAction,
 )
+from ._stream import IMPLEMENTATION, Accumulator, StreamEvent
 from ._summary import RunStepSummary, RunStepSummaryPage
 from ._unknown import (
     UnknownAction,
@@ -136,12 +140,15 @@ from ._unknown import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "IMPLEMENTATION",
     "UNSET",
+    "Accumulator",
     "ActivitiesStepDetails",
     "Activity",
     "ActivityFunctionArgument",
     "ActivityFunctionDefinition",
     "ActivityFunctionParameters",
+    "ApiError",
     "AzureAISearchToolCall",
     "AzureAISearchToolCallDelta",
     "AzureFunction",
@@ -229,6 +236,8 @@ __all__ = [
     "SharepointGroundingToolCallDelta",
     "StepDetails",
     "StepDetailsDelta",
+    "StreamError",
+    "StreamEvent",
     "ToolCall",
     "ToolCallDelta",
     "ToolCallsStepDetails",
@@ -247,10 +256,13 @@ __all__ = [
     "Usage",
     "WaitAction",
     "__version__",
+    "aiter_events",
+    "apply_delta",
     "decode_delta",
     "decode_lines",
     "decode_page",
     "decode_step",
     "encode",
+    "iter_events",
     "iter_lines",
 ]

@@ -18,7 +18,7 @@ from typing import IO, Any, Generic, TypeVar, Union, get_args, get_origin
 import msgspec
 
 from ._errors import DecodeError
-from ._model import FALLBACKS, RunStep, RunStepDeltaEvent, RunStepPage
+from ._model import FALLBACKS, ApiError, RunStep, RunStepDeltaEvent, RunStepPage
 from ._strict import UNION_TYPES, strict_type
 from ._unknown import UnknownObject, UnknownOutputDelta, UnknownToolCallDelta
 
@@ -45,6 +45,8 @@ def _error(exc: Exception, *, line: int | None = None) -> DecodeError:
     """Turn a msgspec (or recursion) error into a DecodeError naming the path."""
     if isinstance(exc, RecursionError):
         message = "JSON is nested too deeply"
+    elif isinstance(exc, UnicodeDecodeError):
+        message = f"invalid UTF-8 in a string (byte {exc.start} of the string)"
     else:
         message = str(exc)
         if message == "Input data was truncated":
@@ -121,7 +123,7 @@ class Decoder(Generic[T]):
                 raise _error(exc, line=line) from None
             result: T = _slow_decode(buf, self.type, exc, line)
             return result
-        except (msgspec.DecodeError, RecursionError) as exc:
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
             raise _error(exc, line=line) from None
 
 
@@ -329,6 +331,31 @@ def decode_delta(buf: Buffer, *, strict: bool = False) -> RunStepDeltaEvent:
         If the body is not a valid delta event; the message names the JSON path.
     """
     return _select(_DELTA, strict)._decode(buf, None)
+
+
+class _ErrorBody(msgspec.Struct, gc=False):
+    error: Any = msgspec.UNSET
+
+
+_ERROR_BODY = msgspec.json.Decoder(_ErrorBody)
+_API_ERROR = msgspec.json.Decoder(ApiError)
+
+
+def decode_api_error(buf: bytes) -> ApiError:
+    """The data of an ``event: error``: ``{"error": {...}}`` or the bare object.
+
+    Never raises: an error event must reach the caller, so data that is not
+    such an object becomes ``ApiError(message=<the data as text>)``.
+    """
+    try:
+        body = _ERROR_BODY.decode(buf)
+        if isinstance(body.error, dict):
+            return msgspec.convert(body.error, ApiError)
+        if body.error is msgspec.UNSET:
+            return _API_ERROR.decode(buf)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        pass
+    return ApiError(message=buf.decode("utf-8", "replace"))
 
 
 def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["DecodeError"]
+__all__ = ["DecodeError", "StreamError"]
 
 _PATH = re.compile(r"`(\$[^`]*)`$")
 
@@ -35,3 +36,31 @@ class DecodeError(ValueError):
         match = _PATH.search(message)
         self.path = match.group(1) if match else None
         self.line = line
+
+
+class StreamError(ValueError):
+    """A malformed event stream, or an event stepwire cannot apply.
+
+    The accumulator stays usable: the offending event is skipped, the bytes
+    after it stay buffered, and the next ``feed()`` (``feed(b"")`` will do)
+    goes on from there.
+
+    Attributes
+    ----------
+    event : str or None
+        The name of the offending event (``thread.run.step.delta``, ...).
+    events : list
+        The events the same ``feed()`` call completed before the offending
+        one, in order: they are already applied, and would otherwise be lost
+        with the call's return value.
+    """
+
+    event: str | None
+    events: list[Any]
+
+    def __init__(self, message: str, *, event: str | None = None) -> None:
+        if event is not None:
+            message = f"event {event!r}: {message}"
+        super().__init__(message)
+        self.event = event
+        self.events = []

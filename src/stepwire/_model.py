@@ -964,6 +964,18 @@ class RunStepDeltaEvent(_Base, kw_only=True):
     delta: RunStepDelta
 
 
+class ApiError(_Base, kw_only=True):
+    """The error an ``event: error`` of a stream carries (``{"error": {...}}``).
+
+    Every field may be absent or null: servers differ in what they fill in.
+    """
+
+    code: Nullable[str] = UNSET
+    message: Nullable[str] = UNSET
+    param: Nullable[str] = UNSET
+    type: Nullable[str] = UNSET
+
+
 # Which unknown class stands in for an unknown tag of which union, and a
 # member of that union to put in its place while the rest of the document is
 # validated (see _decode._slow_decode).

@@ -1,0 +1,587 @@
+"""Merging ``thread.run.step.delta`` events into run-step snapshots.
+
+This is the reference of the merge semantics (docs/merge.md). Both stream
+implementations (``_stream_py`` and the Cython ``_stream_c``) keep their step
+state in :class:`StepState` and call :func:`merge_delta` / :func:`set_step`;
+the Cython one only short-cuts the dominant delta (one string fragment for a
+tool call it has seen before) by appending to the same fragment lists.
+
+Strings that deltas extend are never re-copied per delta: each one is a list
+of fragments (``StepState.bufs``), joined once when the snapshot is read
+(:meth:`StepState.flush`), which keeps a stream linear in its length.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+import msgspec.inspect as mi
+from msgspec import UNSET
+
+from ._errors import StreamError
+from ._model import (
+    MCPStepDetailsDelta,
+    OpenAPIStepDetailsDelta,
+    RunStep,
+    RunStepDeltaEvent,
+    ToolCall,
+    ToolCallsStepDetails,
+    ToolCallsStepDetailsDelta,
+)
+from ._unknown import (
+    UnknownOutput,
+    UnknownStepDetails,
+    UnknownStepDetailsDelta,
+    UnknownToolCall,
+    UnknownToolCallDelta,
+)
+
+__all__ = ["PendingDeltas", "StepSnapshots", "StepState", "apply_delta", "merge_delta", "set_step"]
+
+# String fields that deltas extend fragment by fragment. Every other string
+# (ids, ``type``, ``ranker``, ``server_label``...) is replaced.
+CONCAT = frozenset({"name", "arguments", "input", "output", "logs"})
+
+# Step events whose data is the server's full object. The first two open (or
+# restate) a step; the others end it.
+OPENING = frozenset({"thread.run.step.created", "thread.run.step.in_progress"})
+TERMINAL = frozenset(
+    {
+        "thread.run.step.completed",
+        "thread.run.step.failed",
+        "thread.run.step.cancelled",
+        "thread.run.step.expired",
+    }
+)
+FULL = OPENING | TERMINAL
+DELTA = "thread.run.step.delta"
+
+_TOOL_CALL_DETAILS = (ToolCallsStepDetailsDelta, MCPStepDetailsDelta, OpenAPIStepDetailsDelta)
+_CALLS: tuple[Any, ...] = ("tool_calls",)
+
+Key = tuple[Any, ...]
+
+
+class StepState:
+    """What an accumulator knows of one step.
+
+    Attributes
+    ----------
+    snapshot : RunStep or None
+        The merged snapshot; ``None`` while only deltas have arrived.
+    pending : list of RunStepDeltaEvent
+        Deltas that arrived before any full object of the step.
+    terminal : bool
+        Whether the last full object came from a terminal event.
+    bufs : dict
+        Fragment lists of the strings deltas extend, by path from the step
+        (``(index, "function", "arguments")``).
+    targets : list
+        ``(object, field, fragments)`` for every entry of ``bufs``: where
+        :meth:`flush` writes the joined string.
+    indexes : dict
+        For each list merged by index (tool calls, code outputs), the delta
+        index of each element, in list order.
+    """
+
+    __slots__ = ("bufs", "indexes", "pending", "snapshot", "targets", "terminal")
+
+    def __init__(self) -> None:
+        self.snapshot: RunStep | None = None
+        self.pending: list[RunStepDeltaEvent] = []
+        self.terminal = False
+        self.bufs: dict[Key, list[str]] = {}
+        self.targets: list[tuple[Any, str, list[str]]] = []
+        self.indexes: dict[Key, list[int]] = {}
+
+    def flush(self) -> None:
+        """Write the joined fragments into the snapshot."""
+        for target, name, parts in self.targets:
+            if not parts:
+                continue
+            if len(parts) > 1:
+                value = "".join(parts)
+                parts.clear()
+                parts.append(value)
+            value = parts[0]
+            if isinstance(target, dict):
+                target[name] = value
+            elif getattr(target, name) is not value:
+                setattr(target, name, value)
+
+    def reset(self, snapshot: RunStep, terminal: bool) -> None:
+        self.snapshot = snapshot
+        self.terminal = terminal
+        self.bufs = {}
+        self.targets = []
+        self.indexes = {}
+
+
+def set_step(states: dict[str, StepState], event: str, step: RunStep) -> None:
+    """Apply a full step object (created, in_progress or a terminal event).
+
+    The server's object replaces the snapshot. Deltas kept for a step never
+    created are merged into an opening object; a terminal object already
+    holds everything they carried, so it supersedes them.
+    """
+    state = states.get(step.id)
+    if state is None:
+        state = states[step.id] = StepState()
+    terminal = event in TERMINAL
+    state.reset(step, terminal)
+    pending, state.pending = state.pending, []
+    if not terminal:
+        for delta in pending:
+            merge_delta(state, delta, event=DELTA)
+
+
+def merge_delta(state: StepState, delta: RunStepDeltaEvent, *, event: str | None = None) -> None:
+    """Merge one delta into ``state`` (or keep it, if the step has no snapshot yet).
+
+    Raises
+    ------
+    StreamError
+        If the delta's step details or a tool call's type differ from the
+        snapshot's; the snapshot is left unchanged.
+    """
+    snapshot = state.snapshot
+    if snapshot is None:
+        state.pending.append(delta)
+        return
+    details = delta.delta.step_details
+    if details is UNSET or details is None:
+        return
+    target = snapshot.step_details
+    if isinstance(details, _TOOL_CALL_DETAILS):
+        if not isinstance(target, ToolCallsStepDetails):
+            raise _mismatch(f"{details.type} delta for a {target.type} step", event)
+        calls = details.tool_calls
+        if calls is UNSET or calls is None:
+            return
+        _check_call_types(state, target.tool_calls, calls, event)
+        for call in calls:
+            _merge_call(state, target.tool_calls, call)
+    elif isinstance(details, UnknownStepDetailsDelta):
+        if not isinstance(target, UnknownStepDetails) or target.type != details.type:
+            raise _mismatch(f"{details.type} delta for a {target.type} step", event)
+        _merge_dict(state, ("step_details",), target, details)
+    else:
+        if target.type != details.type:
+            raise _mismatch(f"{details.type} delta for a {target.type} step", event)
+        _merge_struct(state, ("step_details",), target, details)
+
+
+def _mismatch(message: str, event: str | None) -> StreamError:
+    return StreamError(message, event=event)
+
+
+def _call_type(call: Any) -> str:
+    return call.type if isinstance(call, UnknownToolCall) else type(call).type
+
+
+def _existing(state: StepState, calls: list[Any], i: int) -> Any:
+    """The call at delta index ``i``, or None."""
+    index = state.indexes.get(_CALLS)
+    if index is None:
+        return calls[i] if i < len(calls) else None
+    pos = bisect_left(index, i)
+    return calls[pos] if pos < len(index) and index[pos] == i else None
+
+
+def _check_call_types(
+    state: StepState, calls: list[Any], deltas: list[Any], event: str | None
+) -> None:
+    """Refuse a batch before any of it is merged, so that a bad one changes nothing."""
+    kinds: dict[int, str] = {}
+    for delta in deltas:
+        i = delta.index
+        if i < 0:
+            raise StreamError(f"negative tool call index {i}", event=event)
+        kind = kinds.get(i)
+        if kind is None:
+            call = _existing(state, calls, i)
+            kind = kinds[i] = delta.type if call is None else _call_type(call)
+        if kind != delta.type:
+            raise StreamError(
+                f"{delta.type} delta for the {kind} tool call at index {i}", event=event
+            )
+
+
+def _merge_call(state: StepState, calls: list[Any], delta: Any) -> None:
+    i = delta.index
+    index = state.indexes.get(_CALLS)
+    if index is None:
+        # Lists the server sent are in index order, without gaps.
+        index = state.indexes[_CALLS] = list(range(len(calls)))
+    pos = bisect_left(index, i)
+    if pos < len(index) and index[pos] == i:
+        call = calls[pos]
+    else:
+        call = _new_call(delta)
+        calls.insert(pos, call)
+        index.insert(pos, i)
+    if isinstance(delta, UnknownToolCallDelta):
+        _merge_dict(state, (i,), call, delta)
+    else:
+        _merge_struct(state, (i,), call, delta)
+
+
+def _new_call(delta: Any) -> Any:
+    if isinstance(delta, UnknownToolCallDelta):
+        return UnknownToolCall(type=delta.type)
+    return _blank(_TOOL_CALLS[delta.type], delta)
+
+
+# -- typed merge -------------------------------------------------------------
+
+# Kinds of fields, from msgspec.inspect of the snapshot classes.
+_STR, _STRUCT, _OUTPUTS, _LIST, _DICT, _OTHER = range(6)
+
+
+def _plain(t: mi.Type) -> mi.Type:
+    """``X | None`` (the UNSET default aside) as ``X``."""
+    if isinstance(t, mi.UnionType):
+        rest = [m for m in t.types if not isinstance(m, mi.NoneType)]
+        if len(rest) == 1:
+            return rest[0]
+    return t
+
+
+def _tags(t: mi.Type) -> dict[str, type[Any]] | None:
+    """The ``tag -> class`` map of a union of tagged Structs."""
+    members = t.types if isinstance(t, mi.UnionType) else (t,)
+    tags = {}
+    for m in members:
+        if not isinstance(m, mi.StructType) or not isinstance(m.tag, str):
+            return None
+        tags[m.tag] = m.cls
+    return tags
+
+
+@lru_cache(maxsize=None)
+def _plan(cls: type[Any]) -> dict[str, tuple[int, Any, mi.Field]]:
+    plan = {}
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    for field in info.fields:
+        t = _plain(field.type)
+        kind: int
+        arg: Any = None
+        if isinstance(t, mi.StrType):
+            kind = _STR
+        elif isinstance(t, mi.StructType):
+            kind, arg = _STRUCT, t.cls
+        elif isinstance(t, mi.ListType):
+            arg = _tags(t.item_type)
+            kind = _LIST if arg is None else _OUTPUTS
+        elif isinstance(t, mi.DictType):
+            kind = _DICT
+        else:
+            kind = _OTHER
+        plan[field.name] = (kind, arg, field)
+    return plan
+
+
+_TOOL_CALLS: dict[str, type[Any]] = _tags(mi.type_info(ToolCall)) or {}
+
+
+def _blank(cls: type[Any], source: Any = None) -> Any:
+    """A ``cls`` with required strings ``""``, lists ``[]``, maps ``{}``.
+
+    A required field of any other type is taken from ``source`` (the delta
+    that creates the object), or the object cannot be created.
+    """
+    values: dict[str, Any] = {}
+    for name, (kind, arg, field) in _plan(cls).items():
+        if not field.required:
+            continue
+        if kind == _STR:
+            values[name] = ""
+        elif kind in (_LIST, _OUTPUTS):
+            values[name] = []
+        elif kind == _DICT:
+            values[name] = {}
+        elif kind == _STRUCT:
+            values[name] = _blank(arg, _field(source, name))
+        else:
+            value = _field(source, name)
+            if value is UNSET or value is None:
+                raise StreamError(
+                    f"a delta creates a {getattr(cls, 'type', cls.__name__)} object "
+                    f"without its required {name!r}"
+                )
+            values[name] = _copy(value)
+    return cls(**values)
+
+
+def _field(obj: Any, name: str) -> Any:
+    return getattr(obj, name, UNSET) if obj is not None else UNSET
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a delta value, so that merging never edits an event."""
+    if isinstance(value, msgspec.Struct):
+        changes = {
+            f: _copy(v)
+            for f in value.__struct_fields__
+            if isinstance(v := getattr(value, f), (list, dict, msgspec.Struct))
+        }
+        return msgspec.structs.replace(value, **changes)
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, dict):
+        return type(value)((k, _copy(v)) for k, v in value.items())
+    return value
+
+
+def _append(state: StepState, key: Key, target: Any, name: str, current: Any, text: str) -> None:
+    parts = state.bufs.get(key)
+    if parts is None:
+        parts = state.bufs[key] = [current] if isinstance(current, str) and current else []
+        state.targets.append((target, name, parts))
+    parts.append(text)
+
+
+def _merge_struct(state: StepState, key: Key, target: Any, delta: Any) -> None:
+    plan = _plan(type(target))
+    for name in delta.__struct_fields__:
+        value = getattr(delta, name)
+        if value is UNSET or name == "index" or name not in plan:
+            continue
+        current = getattr(target, name)
+        if value is None:
+            # A null records "present but empty"; it never erases a value.
+            if current is UNSET:
+                setattr(target, name, None)
+            continue
+        kind, arg, _ = plan[name]
+        if kind == _STR and name in CONCAT:
+            _append(state, (*key, name), target, name, current, value)
+        elif kind == _STRUCT:
+            if isinstance(current, arg):
+                _merge_struct(state, (*key, name), current, value)
+            elif isinstance(value, arg):
+                setattr(target, name, _copy(value))
+            else:
+                sub = _blank(arg, value)
+                setattr(target, name, sub)
+                _merge_struct(state, (*key, name), sub, value)
+        elif kind == _OUTPUTS:
+            if not isinstance(current, list):
+                current = []
+                setattr(target, name, current)
+            _merge_outputs(state, (*key, name), current, value, arg)
+        elif kind == _LIST:
+            if isinstance(current, list):
+                current.extend(_copy(value))
+            else:
+                setattr(target, name, _copy(value))
+        elif kind == _DICT and isinstance(current, dict):
+            current.update(_copy(value))
+        else:
+            setattr(target, name, _copy(value))
+
+
+def _merge_outputs(
+    state: StepState, key: Key, outputs: list[Any], deltas: list[Any], tags: dict[str, type[Any]]
+) -> None:
+    index = state.indexes.get(key)
+    if index is None:
+        index = state.indexes[key] = list(range(len(outputs)))
+    for delta in deltas:
+        if not hasattr(delta, "index"):
+            outputs.append(_copy(delta))
+            continue
+        i = delta.index
+        if i < 0:
+            raise StreamError(f"negative output index {i}")
+        pos = bisect_left(index, i)
+        if pos < len(index) and index[pos] == i:
+            output = outputs[pos]
+        else:
+            cls = tags.get(delta.type)
+            if cls is None or isinstance(delta, dict):
+                output = UnknownOutput(type=delta.type)
+            else:
+                output = _blank(cls, delta)
+            outputs.insert(pos, output)
+            index.insert(pos, i)
+        if output.type != delta.type:
+            raise StreamError(f"{delta.type} delta for the {output.type} output at index {i}")
+        if isinstance(output, dict):
+            _merge_dict(state, (*key, i), output, delta)
+        else:
+            _merge_struct(state, (*key, i), output, delta)
+
+
+# -- untyped merge (unknown types) -------------------------------------------
+
+
+def _merge_dict(state: StepState, key: Key, target: dict[str, Any], delta: Mapping[str, Any]) -> None:
+    """Merge an object of a type stepwire does not model, the way openai-python does.
+
+    Strings are concatenated (``id`` and ``type`` are replaced), objects are
+    merged, lists of objects carrying ``index`` are merged by it, other lists
+    are extended, anything else is replaced; ``index`` itself is left out.
+    """
+    for name, value in delta.items():
+        if name == "index":
+            continue
+        current = target.get(name, UNSET)
+        if value is None:
+            if current is UNSET:
+                target[name] = None
+        elif isinstance(value, str) and name not in ("id", "type"):
+            _append(state, (*key, name), target, name, current, value)
+        elif isinstance(value, dict) and isinstance(current, dict):
+            _merge_dict(state, (*key, name), current, value)
+        elif isinstance(value, list) and _indexed(value):
+            if not isinstance(current, list):
+                current = target[name] = []
+            _merge_indexed(state, (*key, name), current, value)
+        elif isinstance(value, list) and isinstance(current, list):
+            current.extend(_copy(value))
+        else:
+            target[name] = _copy(value)
+
+
+def _indexed(items: list[Any]) -> bool:
+    return bool(items) and all(
+        isinstance(v, dict) and type(v.get("index")) is int for v in items
+    )
+
+
+def _merge_indexed(state: StepState, key: Key, items: list[Any], deltas: list[Any]) -> None:
+    index = state.indexes.get(key)
+    if index is None:
+        index = state.indexes[key] = list(range(len(items)))
+    for delta in deltas:
+        i = delta["index"]
+        if i < 0:
+            raise StreamError(f"negative index {i}")
+        pos = bisect_left(index, i)
+        if pos < len(index) and index[pos] == i:
+            item = items[pos]
+        else:
+            item = {}
+            items.insert(pos, item)
+            index.insert(pos, i)
+        if isinstance(item, dict):
+            _merge_dict(state, (*key, i), item, delta)
+
+
+# -- public views --------------------------------------------------------------
+
+
+def apply_delta(
+    snapshot: RunStep, delta: RunStepDeltaEvent | Iterable[RunStepDeltaEvent]
+) -> RunStep:
+    """Merge delta events into a run-step snapshot, in place.
+
+    For callers that do their own framing; :class:`Accumulator` does the
+    same merge on a byte stream. The semantics are in docs/merge.md: tool
+    calls merge by their ``index``, text fields are concatenated, null never
+    erases a value.
+
+    Parameters
+    ----------
+    snapshot : RunStep
+        The step to update, as sent by ``thread.run.step.created`` (or any
+        later full object). It is modified in place.
+    delta : RunStepDeltaEvent or iterable of RunStepDeltaEvent
+        One delta, or several in stream order. Pass several at once for long
+        streams: their fragments are joined once, where one call per delta
+        copies each growing string every time.
+
+    Returns
+    -------
+    RunStep
+        ``snapshot`` itself.
+
+    Raises
+    ------
+    StreamError
+        If a delta belongs to another step, or its step details or a tool
+        call's type differ from the snapshot's.
+    TypeError
+        If the arguments are not a ``RunStep`` and delta events.
+
+    Examples
+    --------
+    >>> step = stepwire.decode_step(created_body)
+    >>> stepwire.apply_delta(step, stepwire.decode_delta(delta_body))
+    """
+    if not isinstance(snapshot, RunStep):
+        raise TypeError(f"snapshot must be a RunStep, not {type(snapshot).__name__}")
+    deltas = (delta,) if isinstance(delta, RunStepDeltaEvent) else delta
+    state = StepState()
+    state.reset(snapshot, False)
+    try:
+        for d in deltas:
+            if not isinstance(d, RunStepDeltaEvent):
+                raise TypeError(f"expected RunStepDeltaEvent, not {type(d).__name__}")
+            if d.id != snapshot.id:
+                raise StreamError(f"delta for step {d.id!r} applied to step {snapshot.id!r}")
+            merge_delta(state, d)
+    finally:
+        state.flush()
+    return snapshot
+
+
+class StepSnapshots(Mapping[str, RunStep]):
+    """``Accumulator.steps``: the merged snapshot of each step, by step id.
+
+    Reading a snapshot joins the text fragments merged since the last read;
+    the snapshot object is then updated in place by later events (until a
+    full object from the server replaces it).
+    """
+
+    __slots__ = ("_states",)
+
+    def __init__(self, states: dict[str, StepState]) -> None:
+        self._states = states
+
+    def __getitem__(self, step_id: str) -> RunStep:
+        state = self._states[step_id]
+        snapshot = state.snapshot
+        if snapshot is None:
+            raise KeyError(step_id)
+        state.flush()
+        return snapshot
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, s in list(self._states.items()) if s.snapshot is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for s in self._states.values() if s.snapshot is not None)
+
+    def __repr__(self) -> str:
+        return f"<StepSnapshots {list(self)!r}>"
+
+
+class PendingDeltas(Mapping[str, list[RunStepDeltaEvent]]):
+    """``Accumulator.pending``: deltas of steps no full object has arrived for."""
+
+    __slots__ = ("_states",)
+
+    def __init__(self, states: dict[str, StepState]) -> None:
+        self._states = states
+
+    def __getitem__(self, step_id: str) -> list[RunStepDeltaEvent]:
+        state = self._states[step_id]
+        if not state.pending:
+            raise KeyError(step_id)
+        return list(state.pending)
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, s in list(self._states.items()) if s.pending)
+
+    def __len__(self) -> int:
+        return sum(1 for s in self._states.values() if s.pending)
+
+    def __repr__(self) -> str:
+        return f"<PendingDeltas {list(self)!r}>"

@@ -1,0 +1,275 @@
+"""Server-sent events to merged run-step snapshots: the pure-Python reference.
+
+``_stream_c.pyx`` is the same logic compiled, with a fast path for the
+dominant delta; ``_stream.py`` picks one at import. Framing follows the
+event-stream rules of the HTML standard ("Parsing an event stream") with one
+deliberate difference, at the end of input (see :meth:`Accumulator.close`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._decode import _DELTA, _STEP, Decoder, decode_api_error
+from ._errors import DecodeError, StreamError
+from ._merge import DELTA, FULL, PendingDeltas, StepSnapshots, StepState, merge_delta, set_step
+
+__all__ = ["IMPLEMENTATION", "Accumulator", "StreamEvent"]
+
+IMPLEMENTATION = "python"
+
+_BOM = b"\xef\xbb\xbf"
+_MAX_NAMES = 64  # event names kept decoded; a hostile stream cannot grow the cache
+
+
+class StreamEvent:
+    """One event of the stream.
+
+    Attributes
+    ----------
+    event : str
+        The event name (``"message"`` when the stream gave none).
+    data : RunStep, RunStepDeltaEvent, ApiError or bytes
+        A ``RunStep`` for the full step events (``thread.run.step.created``,
+        ``in_progress``, ``completed``, ``failed``, ``cancelled``,
+        ``expired``), a ``RunStepDeltaEvent`` for ``thread.run.step.delta``,
+        an ``ApiError`` for ``error``; for every other event, the data as sent
+        (bytes, lines joined with ``b"\\n"``).
+    id : str or None
+        The stream's last event id when the event was dispatched.
+    raw : bytes
+        The data as sent, for every event.
+    """
+
+    __slots__ = ("data", "event", "id", "raw")
+
+    def __init__(self, event: str, data: Any, id: str | None, raw: bytes) -> None:
+        self.event = event
+        self.data = data
+        self.id = id
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"StreamEvent(event={self.event!r}, data={self.data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        try:
+            return (self.event, self.id, self.raw, self.data) == (
+                other.event,  # type: ignore[attr-defined]
+                other.id,  # type: ignore[attr-defined]
+                other.raw,  # type: ignore[attr-defined]
+                other.data,  # type: ignore[attr-defined]
+            )
+        except AttributeError:
+            return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Accumulator:
+    """Frames an event stream and keeps the merged snapshot of every run step.
+
+    Feed it the bytes of a ``text/event-stream`` body in chunks split
+    anywhere; each call returns the events the chunk completed. Step events
+    update ``steps`` (see docs/merge.md for the merge rules).
+
+    Attributes
+    ----------
+    steps : Mapping[str, RunStep]
+        The merged snapshot of each step, by step id.
+    pending : Mapping[str, list[RunStepDeltaEvent]]
+        Deltas of steps no full object has arrived for yet, by step id.
+    done : bool
+        Whether the stream ended (``event: done`` or ``data: [DONE]``).
+    last_event_id : str or None
+        The last ``id:`` the stream set.
+    retry : int or None
+        The last ``retry:`` (reconnection time, milliseconds) the stream set.
+
+    Examples
+    --------
+    >>> acc = stepwire.Accumulator()
+    >>> for chunk in response.iter_bytes():
+    ...     for event in acc.feed(chunk):
+    ...         print(event.event)
+    >>> acc.steps["step_abc"].step_details.tool_calls[0].function.arguments
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_bom",
+        "_data",
+        "_event",
+        "_names",
+        "_skip_lf",
+        "_states",
+        "_tail",
+        "done",
+        "last_event_id",
+        "pending",
+        "retry",
+        "steps",
+    )
+
+    def __init__(self) -> None:
+        self._tail = b""
+        self._skip_lf = False
+        self._bom = True
+        self._event = b""
+        self._data: list[bytes] = []
+        self._names: dict[bytes, str] = {}
+        self._states: dict[str, StepState] = {}
+        self.steps = StepSnapshots(self._states)
+        self.pending = PendingDeltas(self._states)
+        self.done = False
+        self.last_event_id: str | None = None
+        self.retry: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<Accumulator ({IMPLEMENTATION}) steps={len(self.steps)} done={self.done}>"
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> list[StreamEvent]:
+        """Take the next bytes of the stream.
+
+        Parameters
+        ----------
+        chunk : bytes, bytearray or memoryview
+            Any part of the body: it may end mid-line, mid-character, or
+            between the CR and LF of a line end.
+
+        Returns
+        -------
+        list of StreamEvent
+            The events this chunk completed, in stream order.
+
+        Raises
+        ------
+        StreamError
+            If an event cannot be decoded or applied. The error names the
+            event, carries the events completed before it (``.events``), and
+            leaves the accumulator ready for the next ``feed()``.
+        TypeError
+            If ``chunk`` is not bytes-like.
+        """
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(f"feed() takes a bytes-like object, not {type(chunk).__name__}")
+        chunk = bytes(chunk)
+        if self._skip_lf and chunk:
+            self._skip_lf = False
+            if chunk[0] == 0x0A:  # the LF of a CRLF split across chunks
+                chunk = chunk[1:]
+        data = self._tail + chunk if self._tail else chunk
+        if self._bom:
+            if len(data) < 3 and _BOM.startswith(data):
+                self._tail = data
+                return []
+            self._bom = False
+            if data.startswith(_BOM):
+                data = data[3:]
+        lines = data.splitlines(keepends=True)  # bytes split on LF, CRLF and CR only
+        if lines and lines[-1][-1] not in (0x0A, 0x0D):
+            self._tail = lines.pop()
+        else:
+            self._tail = b""
+            self._skip_lf = data.endswith(b"\r")
+        return self._lines(lines)
+
+    def close(self) -> list[StreamEvent]:
+        """Mark the end of the input, and return what it completes.
+
+        The HTML standard drops an event the stream did not end with a blank
+        line. Recorded API streams do end that way (``data: [DONE]`` or
+        an ``event: error`` without the blank line), so stepwire dispatches
+        the last event, its unterminated last line included; a body cut
+        inside JSON then fails to decode with a ``StreamError``.
+
+        Returns
+        -------
+        list of StreamEvent
+
+        Raises
+        ------
+        StreamError
+            If the last event cannot be decoded or applied.
+        """
+        lines = (self._tail + b"\n").splitlines(keepends=True) if self._tail else []
+        self._tail = b""
+        self._bom = False
+        return self._lines([*lines, b"\n"])
+
+    def _lines(self, lines: list[bytes]) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for n, line in enumerate(lines):
+            end = 2 if line.endswith(b"\r\n") else 1
+            if len(line) == end:
+                try:
+                    event = self._dispatch()
+                except StreamError as exc:
+                    self._tail = b"".join(lines[n + 1 :]) + self._tail
+                    exc.events = events
+                    raise
+                if event is not None:
+                    events.append(event)
+            elif line[0] != 0x3A:  # ":" starts a comment
+                self._field(line[:-end])
+        return events
+
+    def _field(self, line: bytes) -> None:
+        name, colon, value = line.partition(b":")
+        if colon and value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            self._data.append(value)
+        elif name == b"event":
+            self._event = value
+        elif name == b"id":
+            if b"\0" not in value:
+                self.last_event_id = value.decode("utf-8", "replace")
+        elif name == b"retry":
+            if value.isdigit():  # ASCII digits only, for bytes
+                self.retry = int(value)
+
+    def _name(self, raw: bytes) -> str:
+        name = self._names.get(raw)
+        if name is None:
+            name = raw.decode("utf-8", "replace") or "message"
+            if len(self._names) < _MAX_NAMES:
+                self._names[raw] = name
+        return name
+
+    def _dispatch(self) -> StreamEvent | None:
+        parts, event = self._data, self._event
+        self._data = []
+        self._event = b""
+        if not parts:
+            return None
+        raw = parts[0] if len(parts) == 1 else b"\n".join(parts)
+        name = self._name(event)
+        if self.done:
+            raise StreamError("event after the end of the stream ('done')", event=name)
+        data: Any
+        if name == "done" or raw == b"[DONE]":
+            self.done = True
+            return None
+        if name == DELTA:
+            delta = _decode(_DELTA, raw, name)
+            state = self._states.get(delta.id)
+            if state is None:
+                state = self._states[delta.id] = StepState()
+            merge_delta(state, delta, event=name)
+            data = delta
+        elif name in FULL:
+            data = _decode(_STEP, raw, name)
+            set_step(self._states, name, data)
+        elif name == "error":
+            data = decode_api_error(raw)
+        else:
+            data = raw
+        return StreamEvent(name, data, self.last_event_id, raw)
+
+
+def _decode(decoder: Decoder[Any], raw: bytes, name: str) -> Any:
+    try:
+        return decoder.decode(raw)
+    except DecodeError as exc:
+        raise StreamError(str(exc), event=name) from exc
