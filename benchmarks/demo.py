@@ -17,6 +17,13 @@ import orjson
 
 import stepwire
 from benchmarks.contenders import page_contenders
+from benchmarks.stream import (
+    check_same_result,
+    missing_note,
+    stream_bytes,
+    stream_chunks,
+    stream_contenders,
+)
 from benchmarks.timing import interleaved
 from stepwire._generate import generate_page, generate_steps
 
@@ -79,7 +86,66 @@ def main() -> int:
             else f"  stepwire takes {1 / ratio:.2f}x its time"
         )
         print(f"  {name:20s} {seconds * 1e6:9.1f} us  {len(body) / seconds / 1e6:7.0f} MB/s{note}")
+
+    streaming()
     return 0
+
+
+SMALL, LARGE = 1_000, 100_000  # delta events per stream
+STREAM_ROUNDS = 7
+
+
+def streaming() -> None:
+    """Per-event cost of chunks to merged snapshot, and the ratios the project targets."""
+    print(
+        "\nStreaming: one function call as SSE bytes in 4 KiB chunks to the merged snapshot\n"
+        "(step created, then N deltas of 1-12 argument characters; garbage collector on;\n"
+        f"median of {STREAM_ROUNDS} interleaved rounds, all contenders and sizes in each round):"
+    )
+    note = missing_note()
+    if note:
+        print(f"  NOTE: {note}; Python-only figures below.")
+    check_same_result(SMALL)  # every contender builds the same arguments (not timed)
+
+    calls = {}
+    for n in (SMALL, LARGE):
+        for name, run in stream_contenders(n).items():
+            calls[name, n] = run
+    medians = interleaved(
+        {f"{name} @ {n}": run for (name, n), run in calls.items()},
+        rounds=STREAM_ROUNDS,
+        target=0.05,
+    )
+    per_event = {key: medians[f"{key[0]} @ {key[1]}"] / key[1] for key in calls}
+
+    for n in (SMALL, LARGE):
+        print(
+            f"  N = {n:,} ({len(stream_bytes(n)) / 1e6:.2f} MB, {len(stream_chunks(n)):,} chunks):"
+        )
+        for (name, size), seconds in per_event.items():
+            if size == n:
+                print(f"    {name:18s} {seconds * 1e6:8.2f} us/event  {seconds * n * 1e3:9.1f} ms")
+
+    def ratio(a: tuple[str, int], b: tuple[str, int]) -> float | None:
+        return per_event[a] / per_event[b] if a in per_event and b in per_event else None
+
+    cy, py, oa = "stepwire cython", "stepwire python", "openai-python"
+    rows = [  # label, measured, target, check
+        (f"{oa} / {cy} (N=1,000)", ratio((oa, SMALL), (cy, SMALL)), ">= 100x", 100.0),
+        (f"{py} / {cy} (N=1,000)", ratio((py, SMALL), (cy, SMALL)), ">= 2x", 2.0),
+        (f"{cy}, N=100,000 / N=1,000", ratio((cy, LARGE), (cy, SMALL)), "<= 1.3x", -1.3),
+        (f"{py}, N=100,000 / N=1,000", ratio((py, LARGE), (py, SMALL)), "-", None),
+        (f"{oa} / {py} (N=1,000)", ratio((oa, SMALL), (py, SMALL)), "-", None),
+    ]
+    print(f"  {'Ratio of per-event cost':47s} {'measured':>9s}   target")
+    for label, value, target, goal in rows:
+        shown = "n/a" if value is None else f"{value:.2f}x"
+        verdict = ""
+        if value is not None and goal is not None:  # a negative goal is an upper bound
+            verdict = "met" if (value >= goal if goal > 0 else value <= -goal) else "MISSED"
+        print(f"    {label:45s} {shown:>9s}   {target:8s} {verdict}".rstrip())
+    if note:
+        print("  (n/a: the Cython extension is missing; build it in place to measure its targets)")
 
 
 if __name__ == "__main__":

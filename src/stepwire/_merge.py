@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
-from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -239,6 +238,7 @@ def _new_call(delta: Any) -> Any:
 # -- typed merge -------------------------------------------------------------
 
 # Kinds of fields, from msgspec.inspect of the snapshot classes.
+_PLANS: dict[type[Any], dict[str, tuple[int, Any, mi.Field]]] = {}
 _STR, _STRUCT, _OUTPUTS, _LIST, _DICT, _OTHER = range(6)
 
 
@@ -262,8 +262,10 @@ def _tags(t: mi.Type) -> dict[str, type[Any]] | None:
     return tags
 
 
-@lru_cache(maxsize=None)
 def _plan(cls: type[Any]) -> dict[str, tuple[int, Any, mi.Field]]:
+    plan = _PLANS.get(cls)
+    if plan is not None:
+        return plan
     plan = {}
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
@@ -283,6 +285,7 @@ def _plan(cls: type[Any]) -> dict[str, tuple[int, Any, mi.Field]]:
         else:
             kind = _OTHER
         plan[field.name] = (kind, arg, field)
+    _PLANS[cls] = plan  # registered whole: another thread never sees half a plan
     return plan
 
 
@@ -421,7 +424,9 @@ def _merge_outputs(
 # -- untyped merge (unknown types) -------------------------------------------
 
 
-def _merge_dict(state: StepState, key: Key, target: dict[str, Any], delta: Mapping[str, Any]) -> None:
+def _merge_dict(
+    state: StepState, key: Key, target: dict[str, Any], delta: Mapping[str, Any]
+) -> None:
     """Merge an object of a type stepwire does not model, the way openai-python does.
 
     Strings are concatenated (``id`` and ``type`` are replaced), objects are
@@ -450,9 +455,7 @@ def _merge_dict(state: StepState, key: Key, target: dict[str, Any], delta: Mappi
 
 
 def _indexed(items: list[Any]) -> bool:
-    return bool(items) and all(
-        isinstance(v, dict) and type(v.get("index")) is int for v in items
-    )
+    return bool(items) and all(isinstance(v, dict) and type(v.get("index")) is int for v in items)
 
 
 def _merge_indexed(state: StepState, key: Key, items: list[Any], deltas: list[Any]) -> None:

@@ -225,9 +225,8 @@ class Accumulator:
         elif name == b"id":
             if b"\0" not in value:
                 self.last_event_id = value.decode("utf-8", "replace")
-        elif name == b"retry":
-            if value.isdigit():  # ASCII digits only, for bytes
-                self.retry = int(value)
+        elif name == b"retry" and value.isdigit():  # ASCII digits only, for bytes
+            self.retry = int(value)
 
     def _name(self, raw: bytes) -> str:
         name = self._names.get(raw)
