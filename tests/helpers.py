@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -41,3 +45,64 @@ def sse_events(body: bytes) -> Iterator[tuple[str, bytes]]:
                 data.append(line[5:].removeprefix(b" "))
         if data:
             yield name.decode(), b"\n".join(data)
+
+
+# -- streaming -----------------------------------------------------------------
+
+#: The stream implementations, by the name their module's IMPLEMENTATION gives.
+STREAM_MODULES = {"python": "stepwire._stream_py", "cython": "stepwire._stream_c"}
+
+
+def load_impl(name: str) -> ModuleType:
+    """A stream implementation module; skips the test when the extension was not built."""
+    module = STREAM_MODULES[name]
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if name == "cython" and exc.name == module:
+            pytest.skip("built without the Cython extension")
+        raise
+
+
+def to_json(obj: Any, *, ascii: bool = False) -> bytes:
+    """Compact JSON, laid out the way the live API sends event data."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=ascii).encode()
+
+
+def frame(event: str, data: Any) -> bytes:
+    """One event-stream block; ``data`` is JSON-encoded unless it is already bytes."""
+    raw = data if isinstance(data, bytes) else to_json(data)
+    return b"event: " + event.encode() + b"\ndata: " + raw + b"\n\n"
+
+
+def step_object(
+    details: dict[str, Any], step_id: str = "step_1", status: str = "in_progress"
+) -> dict[str, Any]:
+    """A run step body around ``details``."""
+    return {
+        "id": step_id,
+        "object": "thread.run.step",
+        "created_at": 1_700_000_000,
+        "run_id": "run_1",
+        "assistant_id": "asst_1",
+        "thread_id": "thread_1",
+        "type": details["type"],
+        "status": status,
+        "cancelled_at": None,
+        "completed_at": None,
+        "expires_at": 1_700_000_600,
+        "failed_at": None,
+        "last_error": None,
+        "step_details": details,
+        "usage": None,
+    }
+
+
+def tool_calls(*calls: dict[str, Any]) -> dict[str, Any]:
+    """``step_details`` of a tool_calls step (or of its delta)."""
+    return {"type": "tool_calls", "tool_calls": list(calls)}
+
+
+def delta_object(details: dict[str, Any], step_id: str = "step_1") -> dict[str, Any]:
+    """A ``thread.run.step.delta`` body carrying ``details``."""
+    return {"id": step_id, "object": "thread.run.step.delta", "delta": {"step_details": details}}

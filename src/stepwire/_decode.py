@@ -191,6 +191,11 @@ def _check_index(obj: dict[str, Any], path: tuple[Any, ...]) -> None:
         )
 
 
+# By member set: ``Nullable[StepDetailsDelta]`` is a flat union of the same
+# members plus None and UnsetType, no longer the ``StepDetailsDelta`` object.
+_FALLBACKS = {frozenset(_members(union)): fallback for union, fallback in FALLBACKS.items()}
+
+
 def _walk(obj: Any, tp: Any, path: tuple[Any, ...], fixups: list[Any]) -> Any:
     """Find unknown union members in ``obj`` (parsed untyped) by following ``tp``.
 
@@ -201,7 +206,7 @@ def _walk(obj: Any, tp: Any, path: tuple[Any, ...], fixups: list[Any]) -> Any:
     members = _members(tp)
     if isinstance(obj, dict):
         structs = [m for m in members if isinstance(m, type) and issubclass(m, msgspec.Struct)]
-        fallback = FALLBACKS.get(tp)
+        fallback = _FALLBACKS.get(frozenset(members))
         tag = obj.get("type")
         if (
             fallback is not None

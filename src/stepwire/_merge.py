@@ -23,6 +23,7 @@ from msgspec import UNSET
 
 from ._errors import StreamError
 from ._model import (
+    CodeInterpreterToolCallDelta,
     MCPStepDetailsDelta,
     OpenAPIStepDetailsDelta,
     RunStep,
@@ -154,28 +155,34 @@ def merge_delta(state: StepState, delta: RunStepDeltaEvent, *, event: str | None
     details = delta.delta.step_details
     if details is UNSET or details is None:
         return
-    target = snapshot.step_details
+    try:
+        _merge_details(state, snapshot.step_details, details)
+    except StreamError as exc:
+        if exc.event is None and event is not None:
+            raise StreamError(str(exc), event=event) from None
+        raise
+
+
+def _merge_details(state: StepState, target: Any, details: Any) -> None:
+    # Everything that can be refused is checked before anything is changed.
     if isinstance(details, _TOOL_CALL_DETAILS):
         if not isinstance(target, ToolCallsStepDetails):
-            raise _mismatch(f"{details.type} delta for a {target.type} step", event)
+            raise StreamError(f"{details.type} delta for a {target.type} step")
         calls = details.tool_calls
         if calls is UNSET or calls is None:
             return
-        _check_call_types(state, target.tool_calls, calls, event)
+        new = _prepare_calls(state, target.tool_calls, calls)
         for call in calls:
-            _merge_call(state, target.tool_calls, call)
+            _merge_call(state, target.tool_calls, call, new)
     elif isinstance(details, UnknownStepDetailsDelta):
         if not isinstance(target, UnknownStepDetails) or target.type != details.type:
-            raise _mismatch(f"{details.type} delta for a {target.type} step", event)
+            raise StreamError(f"{details.type} delta for a {target.type} step")
+        _check_dict(details)
         _merge_dict(state, ("step_details",), target, details)
     else:
         if target.type != details.type:
-            raise _mismatch(f"{details.type} delta for a {target.type} step", event)
+            raise StreamError(f"{details.type} delta for a {target.type} step")
         _merge_struct(state, ("step_details",), target, details)
-
-
-def _mismatch(message: str, event: str | None) -> StreamError:
-    return StreamError(message, event=event)
 
 
 def _call_type(call: Any) -> str:
@@ -191,26 +198,74 @@ def _existing(state: StepState, calls: list[Any], i: int) -> Any:
     return calls[pos] if pos < len(index) and index[pos] == i else None
 
 
-def _check_call_types(
-    state: StepState, calls: list[Any], deltas: list[Any], event: str | None
-) -> None:
-    """Refuse a batch before any of it is merged, so that a bad one changes nothing."""
+def _prepare_calls(state: StepState, calls: list[Any], deltas: list[Any]) -> dict[int, Any]:
+    """Check a batch of tool-call deltas, and build the calls it creates.
+
+    Raises before anything is merged, so that a refused delta changes nothing.
+    """
     kinds: dict[int, str] = {}
+    objects: dict[int, Any] = {}
+    new: dict[int, Any] = {}
+    outputs: dict[tuple[int, int], str] = {}
     for delta in deltas:
         i = delta.index
         if i < 0:
-            raise StreamError(f"negative tool call index {i}", event=event)
+            raise StreamError(f"negative tool call index {i}")
         kind = kinds.get(i)
         if kind is None:
             call = _existing(state, calls, i)
-            kind = kinds[i] = delta.type if call is None else _call_type(call)
+            if call is None:
+                call = new[i] = _new_call(delta)
+            objects[i] = call
+            kind = kinds[i] = _call_type(call)
         if kind != delta.type:
-            raise StreamError(
-                f"{delta.type} delta for the {kind} tool call at index {i}", event=event
-            )
+            raise StreamError(f"{delta.type} delta for the {kind} tool call at index {i}")
+        if isinstance(delta, UnknownToolCallDelta):
+            _check_dict(delta)
+        elif isinstance(delta, CodeInterpreterToolCallDelta):
+            _check_outputs(state, i, objects[i], delta, outputs)
+    return new
 
 
-def _merge_call(state: StepState, calls: list[Any], delta: Any) -> None:
+def _check_outputs(
+    state: StepState, i: int, call: Any, delta: Any, kinds: dict[tuple[int, int], str]
+) -> None:
+    payload = delta.code_interpreter
+    if payload is UNSET or payload is None or not payload.outputs:
+        return
+    current = call.code_interpreter.outputs
+    index = state.indexes.get((i, "code_interpreter", "outputs"))
+    for output in payload.outputs:
+        j = output.index
+        if j < 0:
+            raise StreamError(f"negative output index {j} in the tool call at index {i}")
+        kind = kinds.get((i, j))
+        if kind is None:
+            if index is None:
+                existing = current[j] if j < len(current) else None
+            else:
+                pos = bisect_left(index, j)
+                existing = current[pos] if pos < len(index) and index[pos] == j else None
+            kind = kinds[i, j] = output.type if existing is None else existing.type
+        if kind != output.type:
+            raise StreamError(f"{output.type} delta for the {kind} output at index {j}")
+        if isinstance(output, dict):
+            _check_dict(output)
+
+
+def _check_dict(obj: Any) -> None:
+    """Refuse negative indexes anywhere in an object merged untyped."""
+    values = obj.values() if isinstance(obj, dict) else obj
+    if isinstance(obj, list) and _indexed(obj):
+        for item in obj:
+            if item["index"] < 0:
+                raise StreamError(f"negative index {item['index']}")
+    for value in values:
+        if isinstance(value, (dict, list)):
+            _check_dict(value)
+
+
+def _merge_call(state: StepState, calls: list[Any], delta: Any, new: dict[int, Any]) -> None:
     i = delta.index
     index = state.indexes.get(_CALLS)
     if index is None:
@@ -220,11 +275,13 @@ def _merge_call(state: StepState, calls: list[Any], delta: Any) -> None:
     if pos < len(index) and index[pos] == i:
         call = calls[pos]
     else:
-        call = _new_call(delta)
+        call = new.pop(i)
         calls.insert(pos, call)
         index.insert(pos, i)
     if isinstance(delta, UnknownToolCallDelta):
-        _merge_dict(state, (i,), call, delta)
+        # Keyed apart from typed calls: the Cython fast path looks fragments
+        # up by (index, type, field) and must never find an unknown call's.
+        _merge_dict(state, (i, delta.type, None), call, delta)
     else:
         _merge_struct(state, (i,), call, delta)
 

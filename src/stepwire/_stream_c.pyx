@@ -482,7 +482,9 @@ cdef class Accumulator:
         raw = PyBytes_FromStringAndSize(self._data, rlen)
         if name in FULL:
             data = _decode(_STEP, raw, name)
-            set_step(self._states, name, data)
+            # The snapshot is a second decode: deltas change it in place, and
+            # the event must go on saying what the server sent.
+            set_step(self._states, name, _STEP.decode(raw))
         elif name == "error":
             data = decode_api_error(raw)
         else:

@@ -171,7 +171,8 @@ class Accumulator:
             self._tail = lines.pop()
         else:
             self._tail = b""
-            self._skip_lf = data.endswith(b"\r")
+            if data:  # an empty chunk between the CR and the LF changes nothing
+                self._skip_lf = data.endswith(b"\r")
         return self._lines(lines)
 
     def close(self) -> list[StreamEvent]:
@@ -259,7 +260,9 @@ class Accumulator:
             data = delta
         elif name in FULL:
             data = _decode(_STEP, raw, name)
-            set_step(self._states, name, data)
+            # The snapshot is a second decode: deltas change it in place, and
+            # the event must go on saying what the server sent.
+            set_step(self._states, name, _STEP.decode(raw))
         elif name == "error":
             data = decode_api_error(raw)
         else:
