@@ -6,8 +6,7 @@ within a group, compare the rows.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -20,18 +19,6 @@ from stepwire._generate import generate_page
 PAGE = orjson.dumps(generate_page(100, seed=1))
 STEP = orjson.dumps(generate_page(1, seed=2)["data"][0])
 CONTENDERS = page_contenders()
-
-
-@pytest.fixture(params=["gc-on", "gc-off"])
-def collector(request: pytest.FixtureRequest) -> Iterator[str]:
-    enabled = gc.isenabled()
-    if request.param == "gc-on":
-        gc.enable()
-    else:
-        gc.disable()
-    yield str(request.param)
-    if enabled:
-        gc.enable()
 
 
 @pytest.mark.parametrize("name", list(CONTENDERS))

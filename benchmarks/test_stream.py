@@ -16,8 +16,6 @@ timed at 1,000 events only: it rebuilds the snapshot per delta, about
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -41,27 +39,6 @@ SCENARIOS: dict[tuple[int, int], dict[str, int | None]] = {
     (1_000, 3): {"stepwire cython": None, "stepwire python": None, "openai-python": 5},
     (100_000, 1): {"stepwire cython": 5, "stepwire python": 3},
 }
-
-
-@pytest.fixture(params=["gc-on", "gc-off"])
-def collector(request: pytest.FixtureRequest) -> Iterator[str]:
-    enabled = gc.isenabled()
-    if request.param == "gc-on":
-        gc.enable()
-    else:
-        gc.disable()
-    yield str(request.param)
-    if enabled:
-        gc.enable()
-
-
-@pytest.fixture
-def gc_on() -> Iterator[str]:
-    enabled = gc.isenabled()
-    gc.enable()
-    yield "gc-on"
-    if not enabled:
-        gc.disable()
 
 
 def _run(benchmark: Any, name: str, events: int, parallel: int, collector: str) -> None:

@@ -189,13 +189,16 @@ def _call_type(call: Any) -> str:
     return call.type if isinstance(call, UnknownToolCall) else type(call).type
 
 
-def _existing(state: StepState, calls: list[Any], i: int) -> Any:
-    """The call at delta index ``i``, or None."""
-    index = state.indexes.get(_CALLS)
+def _at(items: list[Any], index: list[int] | None, i: int) -> tuple[int, Any]:
+    """Where delta index ``i`` is (or goes) in ``items``, and the item there or None.
+
+    ``index`` lists the delta index of each item; None means the list came
+    from the server, whose lists are in index order without gaps.
+    """
     if index is None:
-        return calls[i] if i < len(calls) else None
+        return i, items[i] if i < len(items) else None
     pos = bisect_left(index, i)
-    return calls[pos] if pos < len(index) and index[pos] == i else None
+    return pos, items[pos] if pos < len(index) and index[pos] == i else None
 
 
 def _prepare_calls(state: StepState, calls: list[Any], deltas: list[Any]) -> dict[int, Any]:
@@ -213,7 +216,7 @@ def _prepare_calls(state: StepState, calls: list[Any], deltas: list[Any]) -> dic
             raise StreamError(f"negative tool call index {i}")
         kind = kinds.get(i)
         if kind is None:
-            call = _existing(state, calls, i)
+            call = _at(calls, state.indexes.get(_CALLS), i)[1]
             if call is None:
                 call = new[i] = _new_call(delta)
             objects[i] = call
@@ -241,11 +244,7 @@ def _check_outputs(
             raise StreamError(f"negative output index {j} in the tool call at index {i}")
         kind = kinds.get((i, j))
         if kind is None:
-            if index is None:
-                existing = current[j] if j < len(current) else None
-            else:
-                pos = bisect_left(index, j)
-                existing = current[pos] if pos < len(index) and index[pos] == j else None
+            existing = _at(current, index, j)[1]
             kind = kinds[i, j] = output.type if existing is None else existing.type
         if kind != output.type:
             raise StreamError(f"{output.type} delta for the {kind} output at index {j}")
@@ -271,10 +270,8 @@ def _merge_call(state: StepState, calls: list[Any], delta: Any, new: dict[int, A
     if index is None:
         # Lists the server sent are in index order, without gaps.
         index = state.indexes[_CALLS] = list(range(len(calls)))
-    pos = bisect_left(index, i)
-    if pos < len(index) and index[pos] == i:
-        call = calls[pos]
-    else:
+    pos, call = _at(calls, index, i)
+    if call is None:
         call = new.pop(i)
         calls.insert(pos, call)
         index.insert(pos, i)
@@ -459,10 +456,8 @@ def _merge_outputs(
         i = delta.index
         if i < 0:
             raise StreamError(f"negative output index {i}")
-        pos = bisect_left(index, i)
-        if pos < len(index) and index[pos] == i:
-            output = outputs[pos]
-        else:
+        pos, output = _at(outputs, index, i)
+        if output is None:
             cls = tags.get(delta.type)
             if cls is None or isinstance(delta, dict):
                 output = UnknownOutput(type=delta.type)
@@ -523,10 +518,8 @@ def _merge_indexed(state: StepState, key: Key, items: list[Any], deltas: list[An
         i = delta["index"]
         if i < 0:
             raise StreamError(f"negative index {i}")
-        pos = bisect_left(index, i)
-        if pos < len(index) and index[pos] == i:
-            item = items[pos]
-        else:
+        pos, item = _at(items, index, i)
+        if item is None:
             item = {}
             items.insert(pos, item)
             index.insert(pos, i)
