@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 
 from ._errors import StreamError
 from ._stream import Accumulator, StreamEvent
@@ -46,20 +46,10 @@ def iter_events(
     """
     acc = Accumulator() if accumulator is None else accumulator
     for chunk in chunks:
-        try:
-            events = acc.feed(chunk)
-        except StreamError as exc:
-            yield from exc.events
-            raise
-        yield from events
+        yield from _events(acc.feed, chunk)
         if acc.done:
             return
-    try:
-        events = acc.close()
-    except StreamError as exc:
-        yield from exc.events
-        raise
-    yield from events
+    yield from _events(acc.close)
 
 
 async def aiter_events(
@@ -89,21 +79,19 @@ async def aiter_events(
     """
     acc = Accumulator() if accumulator is None else accumulator
     async for chunk in chunks:
-        try:
-            events = acc.feed(chunk)
-        except StreamError as exc:
-            for event in exc.events:
-                yield event
-            raise
-        for event in events:
+        for event in _events(acc.feed, chunk):
             yield event
         if acc.done:
             return
-    try:
-        events = acc.close()
-    except StreamError as exc:
-        for event in exc.events:
-            yield event
-        raise
-    for event in events:
+    for event in _events(acc.close):
         yield event
+
+
+def _events(step: Callable[..., list[StreamEvent]], *args: Chunk) -> Iterator[StreamEvent]:
+    """The events of one ``feed()`` or ``close()``; on an error, those before it first."""
+    try:
+        events = step(*args)
+    except StreamError as exc:
+        yield from exc.events
+        raise
+    yield from events
