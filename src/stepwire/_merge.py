@@ -75,8 +75,6 @@ class StepState:
         The merged snapshot; ``None`` while only deltas have arrived.
     pending : list of RunStepDeltaEvent
         Deltas that arrived before any full object of the step.
-    terminal : bool
-        Whether the last full object came from a terminal event.
     bufs : dict
         Fragment lists of the strings deltas extend, by path from the step
         (``(index, "function", "arguments")``).
@@ -88,12 +86,11 @@ class StepState:
         index of each element, in list order.
     """
 
-    __slots__ = ("bufs", "indexes", "pending", "snapshot", "targets", "terminal")
+    __slots__ = ("bufs", "indexes", "pending", "snapshot", "targets")
 
     def __init__(self) -> None:
         self.snapshot: RunStep | None = None
         self.pending: list[RunStepDeltaEvent] = []
-        self.terminal = False
         self.bufs: dict[Key, list[str]] = {}
         self.targets: list[tuple[Any, str, list[str]]] = []
         self.indexes: dict[Key, list[int]] = {}
@@ -113,9 +110,8 @@ class StepState:
             elif getattr(target, name) is not value:
                 setattr(target, name, value)
 
-    def reset(self, snapshot: RunStep, terminal: bool) -> None:
+    def reset(self, snapshot: RunStep) -> None:
         self.snapshot = snapshot
-        self.terminal = terminal
         self.bufs = {}
         self.targets = []
         self.indexes = {}
@@ -131,10 +127,9 @@ def set_step(states: dict[str, StepState], event: str, step: RunStep) -> None:
     state = states.get(step.id)
     if state is None:
         state = states[step.id] = StepState()
-    terminal = event in TERMINAL
-    state.reset(step, terminal)
+    state.reset(step)
     pending, state.pending = state.pending, []
-    if not terminal:
+    if event not in TERMINAL:
         for delta in pending:
             merge_delta(state, delta, event=DELTA)
 
@@ -199,6 +194,15 @@ def _at(items: list[Any], index: list[int] | None, i: int) -> tuple[int, Any]:
         return i, items[i] if i < len(items) else None
     pos = bisect_left(index, i)
     return pos, items[pos] if pos < len(index) and index[pos] == i else None
+
+
+def _index(state: StepState, key: Key, items: list[Any]) -> list[int]:
+    """The delta indexes of ``items``, tracked from the first delta that changes it."""
+    index = state.indexes.get(key)
+    if index is None:
+        # Lists the server sent are in index order, without gaps.
+        index = state.indexes[key] = list(range(len(items)))
+    return index
 
 
 def _prepare_calls(state: StepState, calls: list[Any], deltas: list[Any]) -> dict[int, Any]:
@@ -266,10 +270,7 @@ def _check_dict(obj: Any) -> None:
 
 def _merge_call(state: StepState, calls: list[Any], delta: Any, new: dict[int, Any]) -> None:
     i = delta.index
-    index = state.indexes.get(_CALLS)
-    if index is None:
-        # Lists the server sent are in index order, without gaps.
-        index = state.indexes[_CALLS] = list(range(len(calls)))
+    index = _index(state, _CALLS, calls)
     pos, call = _at(calls, index, i)
     if call is None:
         call = new.pop(i)
@@ -376,7 +377,7 @@ def _blank(cls: type[Any], source: Any = None) -> Any:
 
 
 def _field(obj: Any, name: str) -> Any:
-    return getattr(obj, name, UNSET) if obj is not None else UNSET
+    return getattr(obj, name, UNSET)
 
 
 def _copy(value: Any) -> Any:
@@ -446,16 +447,10 @@ def _merge_struct(state: StepState, key: Key, target: Any, delta: Any) -> None:
 def _merge_outputs(
     state: StepState, key: Key, outputs: list[Any], deltas: list[Any], tags: dict[str, type[Any]]
 ) -> None:
-    index = state.indexes.get(key)
-    if index is None:
-        index = state.indexes[key] = list(range(len(outputs)))
+    # Indexes and types were checked by _prepare_calls before any change.
+    index = _index(state, key, outputs)
     for delta in deltas:
-        if not hasattr(delta, "index"):
-            outputs.append(_copy(delta))
-            continue
         i = delta.index
-        if i < 0:
-            raise StreamError(f"negative output index {i}")
         pos, output = _at(outputs, index, i)
         if output is None:
             cls = tags.get(delta.type)
@@ -465,8 +460,6 @@ def _merge_outputs(
                 output = _blank(cls, delta)
             outputs.insert(pos, output)
             index.insert(pos, i)
-        if output.type != delta.type:
-            raise StreamError(f"{delta.type} delta for the {output.type} output at index {i}")
         if isinstance(output, dict):
             _merge_dict(state, (*key, i), output, delta)
         else:
@@ -511,13 +504,10 @@ def _indexed(items: list[Any]) -> bool:
 
 
 def _merge_indexed(state: StepState, key: Key, items: list[Any], deltas: list[Any]) -> None:
-    index = state.indexes.get(key)
-    if index is None:
-        index = state.indexes[key] = list(range(len(items)))
+    # Negative indexes were refused by _check_dict before any change.
+    index = _index(state, key, items)
     for delta in deltas:
         i = delta["index"]
-        if i < 0:
-            raise StreamError(f"negative index {i}")
         pos, item = _at(items, index, i)
         if item is None:
             item = {}
@@ -572,7 +562,7 @@ def apply_delta(
         raise TypeError(f"snapshot must be a RunStep, not {type(snapshot).__name__}")
     deltas = (delta,) if isinstance(delta, RunStepDeltaEvent) else delta
     state = StepState()
-    state.reset(snapshot, False)
+    state.reset(snapshot)
     try:
         for d in deltas:
             if not isinstance(d, RunStepDeltaEvent):
