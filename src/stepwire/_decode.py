@@ -17,7 +17,7 @@ from typing import IO, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
 
-from ._errors import DecodeError
+from ._errors import DecodeError, StreamError
 from ._model import FALLBACKS, ApiError, RunStep, RunStepDeltaEvent, RunStepPage
 from ._strict import UNION_TYPES, strict_type
 from ._unknown import UnknownObject, UnknownOutputDelta, UnknownToolCallDelta
@@ -361,6 +361,14 @@ def decode_api_error(buf: bytes) -> ApiError:
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         pass
     return ApiError(message=buf.decode("utf-8", "replace"))
+
+
+def decode_event(decoder: Decoder[T], raw: bytes, event: str) -> T:
+    """Decode a stream event's data; a bad one is a StreamError naming the event."""
+    try:
+        return decoder.decode(raw)
+    except DecodeError as exc:
+        raise StreamError(str(exc), event=event) from exc
 
 
 def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:

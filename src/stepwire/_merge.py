@@ -575,7 +575,29 @@ def apply_delta(
     return snapshot
 
 
-class StepSnapshots(Mapping[str, RunStep]):
+class _StateView:
+    """A read-only mapping over the accumulator's step states, keeping those ``_has``."""
+
+    __slots__ = ("_states",)
+
+    def __init__(self, states: dict[str, StepState]) -> None:
+        self._states = states
+
+    @staticmethod
+    def _has(state: StepState) -> bool:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, s in list(self._states.items()) if self._has(s))
+
+    def __len__(self) -> int:
+        return sum(1 for s in self._states.values() if self._has(s))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {list(self)!r}>"
+
+
+class StepSnapshots(_StateView, Mapping[str, RunStep]):
     """``Accumulator.steps``: the merged snapshot of each step, by step id.
 
     Reading a snapshot joins the text fragments merged since the last read;
@@ -583,10 +605,11 @@ class StepSnapshots(Mapping[str, RunStep]):
     full object from the server replaces it).
     """
 
-    __slots__ = ("_states",)
+    __slots__ = ()
 
-    def __init__(self, states: dict[str, StepState]) -> None:
-        self._states = states
+    @staticmethod
+    def _has(state: StepState) -> bool:
+        return state.snapshot is not None
 
     def __getitem__(self, step_id: str) -> RunStep:
         state = self._states[step_id]
@@ -596,35 +619,18 @@ class StepSnapshots(Mapping[str, RunStep]):
         state.flush()
         return snapshot
 
-    def __iter__(self) -> Iterator[str]:
-        return (k for k, s in list(self._states.items()) if s.snapshot is not None)
 
-    def __len__(self) -> int:
-        return sum(1 for s in self._states.values() if s.snapshot is not None)
-
-    def __repr__(self) -> str:
-        return f"<StepSnapshots {list(self)!r}>"
-
-
-class PendingDeltas(Mapping[str, list[RunStepDeltaEvent]]):
+class PendingDeltas(_StateView, Mapping[str, list[RunStepDeltaEvent]]):
     """``Accumulator.pending``: deltas of steps no full object has arrived for."""
 
-    __slots__ = ("_states",)
+    __slots__ = ()
 
-    def __init__(self, states: dict[str, StepState]) -> None:
-        self._states = states
+    @staticmethod
+    def _has(state: StepState) -> bool:
+        return bool(state.pending)
 
     def __getitem__(self, step_id: str) -> list[RunStepDeltaEvent]:
         state = self._states[step_id]
         if not state.pending:
             raise KeyError(step_id)
         return list(state.pending)
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k, s in list(self._states.items()) if s.pending)
-
-    def __len__(self) -> int:
-        return sum(1 for s in self._states.values() if s.pending)
-
-    def __repr__(self) -> str:
-        return f"<PendingDeltas {list(self)!r}>"

@@ -17,8 +17,8 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memchr, memcmp, memcpy, memmove
 
-from ._decode import _DELTA, _STEP, decode_api_error
-from ._errors import DecodeError, StreamError
+from ._decode import _DELTA, _STEP, decode_api_error, decode_event
+from ._errors import StreamError
 from ._merge import DELTA, FULL, PendingDeltas, StepSnapshots, StepState, merge_delta, set_step
 
 IMPLEMENTATION = "cython"
@@ -473,7 +473,7 @@ cdef class Accumulator:
                 return _event(name, _LAZY, self.last_event_id,
                               PyBytes_FromStringAndSize(self._data, rlen))
             raw = PyBytes_FromStringAndSize(self._data, rlen)
-            delta = _decode(_DELTA, raw, name)
+            delta = decode_event(_DELTA, raw, name)
             state = self._states.get(delta.id)
             if state is None:
                 state = self._states[delta.id] = StepState()
@@ -481,7 +481,7 @@ cdef class Accumulator:
             return _event(name, delta, self.last_event_id, raw)
         raw = PyBytes_FromStringAndSize(self._data, rlen)
         if name in FULL:
-            data = _decode(_STEP, raw, name)
+            data = decode_event(_STEP, raw, name)
             # The snapshot is a second decode: deltas change it in place, and
             # the event must go on saying what the server sent.
             set_step(self._states, name, _STEP.decode(raw))
@@ -583,9 +583,3 @@ cdef class Accumulator:
         (<list>parts).append(text)
         return True
 
-
-cdef object _decode(object decoder, bytes raw, str name):
-    try:
-        return decoder.decode(raw)
-    except DecodeError as exc:
-        raise StreamError(str(exc), event=name) from exc

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._decode import _DELTA, _STEP, Decoder, decode_api_error
-from ._errors import DecodeError, StreamError
+from ._decode import _DELTA, _STEP, decode_api_error, decode_event
+from ._errors import StreamError
 from ._merge import DELTA, FULL, PendingDeltas, StepSnapshots, StepState, merge_delta, set_step
 
 __all__ = ["IMPLEMENTATION", "Accumulator", "StreamEvent"]
@@ -252,14 +252,14 @@ class Accumulator:
             self.done = True
             return None
         if name == DELTA:
-            delta = _decode(_DELTA, raw, name)
+            delta = decode_event(_DELTA, raw, name)
             state = self._states.get(delta.id)
             if state is None:
                 state = self._states[delta.id] = StepState()
             merge_delta(state, delta, event=name)
             data = delta
         elif name in FULL:
-            data = _decode(_STEP, raw, name)
+            data = decode_event(_STEP, raw, name)
             # The snapshot is a second decode: deltas change it in place, and
             # the event must go on saying what the server sent.
             set_step(self._states, name, _STEP.decode(raw))
@@ -268,10 +268,3 @@ class Accumulator:
         else:
             data = raw
         return StreamEvent(name, data, self.last_event_id, raw)
-
-
-def _decode(decoder: Decoder[Any], raw: bytes, name: str) -> Any:
-    try:
-        return decoder.decode(raw)
-    except DecodeError as exc:
-        raise StreamError(str(exc), event=name) from exc
