@@ -1,0 +1,319 @@
+"""``make bench-check``: fail when a speed ratio drops under its floor.
+
+The floors live in ``benchmarks/floors.toml``, one ``[[floor]]`` table each::
+
+    [[floor]]
+    # why this floor, and what it was when set
+    name = "page decode: stepwire / orjson.loads"
+    ratio = ["page-100/stepwire", "page-100/orjson.loads"]
+    at_most = 0.85
+
+A ratio is the first contender's median time per unit over the second's. Every
+contender a floor names is timed in the same interleaved rounds, in one
+process, with the garbage collector on (:func:`benchmarks.timing.interleaved`),
+on the same bytes as the pytest-benchmark suite. A floor that fails is measured
+again in fresh rounds (``--retries``) and fails the check only if it fails
+every time: a burst of load on the other core must not fail CI, a real
+regression fails every attempt.
+
+Exit status: 0 when every floor holds, 1 when one fails, 2 when the floors
+file or a contender it names is unusable (e.g. the Cython extension is not
+built, so its floors cannot be checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "FLOORS",
+    "Floor",
+    "FloorsError",
+    "Result",
+    "Timed",
+    "contenders",
+    "judge",
+    "load_floors",
+    "main",
+]
+
+FLOORS = Path(__file__).with_name("floors.toml")
+PAGE_STEPS = 100
+PAGE_SEED = 1  # the page of benchmarks/test_decode.py
+
+# Seconds per call of each named callable, measured side by side.
+Measure = Callable[[Mapping[str, Callable[[], Any]]], Mapping[str, float]]
+
+
+class FloorsError(ValueError):
+    """The floors file is malformed or names a contender that cannot be run."""
+
+
+@dataclass(frozen=True)
+class Floor:
+    """One ratio and its bound, from ``floors.toml``."""
+
+    name: str
+    numerator: str
+    denominator: str
+    bound: float
+    at_most: bool
+
+    def holds(self, ratio: float) -> bool:
+        """Whether ``ratio`` (numerator / denominator) is within the bound."""
+        return ratio <= self.bound if self.at_most else ratio >= self.bound
+
+    def describe(self) -> str:
+        """The bound as it reads: ``<= 0.85x`` or ``>= 100x``."""
+        return f"{'<=' if self.at_most else '>='} {self.bound:g}x"
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A zero-argument callable and how many units (steps, events) one call handles."""
+
+    call: Callable[[], Any]
+    units: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """A floor, the ratio measured in each attempt, and the verdict."""
+
+    floor: Floor
+    ratios: tuple[float, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when any attempt held: every attempt must fail to fail the check."""
+        return any(self.floor.holds(r) for r in self.ratios)
+
+
+def load_floors(path: Path = FLOORS) -> list[Floor]:
+    """Read and validate a floors file.
+
+    Parameters
+    ----------
+    path : Path
+        A TOML file of ``[[floor]]`` tables.
+
+    Returns
+    -------
+    list of Floor
+
+    Raises
+    ------
+    FloorsError
+        If the file is not TOML or a table lacks ``name``, a two-item ``ratio``
+        of ``"scenario/contender"`` strings, or exactly one positive
+        ``at_most`` / ``at_least`` bound, or has any other key.
+    """
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise FloorsError(f"{path}: {exc}") from exc
+    tables = document.get("floor")
+    if set(document) != {"floor"} or not isinstance(tables, list) or not tables:
+        raise FloorsError(f"{path}: expected only [[floor]] tables")
+    floors = []
+    for i, table in enumerate(tables):
+        where = f"{path}: floor {i + 1}"
+        unknown = set(table) - {"name", "ratio", "at_most", "at_least"}
+        if unknown:
+            raise FloorsError(f"{where}: unknown keys {sorted(unknown)}")
+        name, ratio = table.get("name"), table.get("ratio")
+        if not isinstance(name, str) or not name:
+            raise FloorsError(f"{where}: 'name' must be a non-empty string")
+        if not (
+            isinstance(ratio, list)
+            and len(ratio) == 2
+            and all(isinstance(c, str) and c.count("/") == 1 for c in ratio)
+        ):
+            raise FloorsError(f"{where} ({name}): 'ratio' must be two 'scenario/contender' strings")
+        bounds = [k for k in ("at_most", "at_least") if k in table]
+        if len(bounds) != 1:
+            raise FloorsError(f"{where} ({name}): give exactly one of at_most, at_least")
+        bound = table[bounds[0]]
+        if isinstance(bound, bool) or not isinstance(bound, int | float) or not bound > 0:
+            raise FloorsError(f"{where} ({name}): the bound must be a positive number")
+        floors.append(Floor(name, ratio[0], ratio[1], float(bound), bounds[0] == "at_most"))
+    return floors
+
+
+# -- the scenarios: the same bytes and callables as the pytest-benchmark suite -----
+
+
+def _page() -> dict[str, Timed]:
+    import orjson
+
+    import stepwire
+    from benchmarks.contenders import page_contenders
+    from stepwire._generate import generate_page
+
+    body = orjson.dumps(generate_page(PAGE_STEPS, seed=PAGE_SEED))
+    decoders = dict(page_contenders())
+    decoders.setdefault("stepwire summary", stepwire.Decoder(stepwire.RunStepSummaryPage).decode)
+    timed = {}
+    for name, decode in decoders.items():
+        result = decode(body)
+        steps = result["data"] if isinstance(result, dict) else getattr(result, "data", result)
+        if len(steps) != PAGE_STEPS:  # a contender that decoded something else
+            raise FloorsError(f"page-100/{name}: {len(steps)} steps, expected {PAGE_STEPS}")
+        timed[name] = Timed(lambda decode=decode: decode(body), 1)
+    return timed
+
+
+def _stream(events: int) -> dict[str, Timed]:
+    from benchmarks.stream import check_same_result, stream_contenders
+
+    openai = events <= 1_000
+    if openai:
+        check_same_result(events)  # every contender builds the same snapshot
+    runs = stream_contenders(events, openai=openai)
+    return {name: Timed(run, events) for name, run in runs.items()}
+
+
+SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
+    "page-100": _page,
+    "stream-1000": lambda: _stream(1_000),
+    "stream-100000": lambda: _stream(100_000),
+}
+
+
+def contenders(names: Iterable[str]) -> dict[str, Timed]:
+    """Build the named ``"scenario/contender"`` callables (each scenario once).
+
+    Raises
+    ------
+    FloorsError
+        If a scenario is unknown or does not offer the contender (the message
+        says why, e.g. that the Cython extension is not built).
+    """
+    wanted = sorted(set(names))
+    built: dict[str, dict[str, Timed]] = {}
+    timed = {}
+    for key in wanted:
+        scenario, name = key.split("/")
+        if scenario not in SCENARIOS:
+            raise FloorsError(f"{key}: unknown scenario (known: {', '.join(SCENARIOS)})")
+        if scenario not in built:
+            built[scenario] = SCENARIOS[scenario]()
+        if name not in built[scenario]:
+            from benchmarks.stream import missing_note
+
+            note = missing_note() if "cython" in name else None
+            raise FloorsError(
+                f"{key}: not available"
+                + (f" ({note})" if note else f"; offered: {', '.join(built[scenario])}")
+            )
+        timed[key] = built[scenario][name]
+    return timed
+
+
+# -- measuring and judging -----------------------------------------------------
+
+
+def per_unit(timed: Mapping[str, Timed], keys: Iterable[str], measure: Measure) -> dict[str, float]:
+    """Median seconds per unit of each key, all keys timed in the same rounds."""
+    keys = sorted(set(keys))
+    seconds = measure({key: timed[key].call for key in keys})
+    return {key: seconds[key] / timed[key].units for key in keys}
+
+
+def judge(
+    floors: Sequence[Floor],
+    timed: Mapping[str, Timed],
+    measure: Measure,
+    retries: int = 2,
+    report: Callable[[str], object] = print,
+) -> list[Result]:
+    """Measure every floor's ratio; measure failing floors again, up to ``retries`` times.
+
+    Parameters
+    ----------
+    floors : sequence of Floor
+    timed : mapping of str to Timed
+        Every contender the floors name.
+    measure : callable
+        Takes named zero-argument callables, returns median seconds per call
+        of each, measured side by side.
+    retries : int
+        Fresh measurements of the floors that failed, at most.
+    report : callable
+        Receives a line per measurement attempt.
+
+    Returns
+    -------
+    list of Result
+        In the order of ``floors``; a result holds every ratio measured for it.
+    """
+    ratios: dict[Floor, list[float]] = {floor: [] for floor in floors}
+    pending = list(floors)
+    for attempt in range(retries + 1):
+        keys = {k for f in pending for k in (f.numerator, f.denominator)}
+        unit = per_unit(timed, keys, measure)
+        for key in sorted(keys):
+            report(f"  attempt {attempt + 1}: {key:45s} {unit[key] * 1e6:12.3f} us/unit")
+        for floor in pending:
+            ratios[floor].append(unit[floor.numerator] / unit[floor.denominator])
+        pending = [f for f in pending if not any(f.holds(r) for r in ratios[f])]
+        if not pending:
+            break
+    return [Result(floor, tuple(ratios[floor])) for floor in floors]
+
+
+def _interleaved(rounds: int) -> Measure:
+    from benchmarks.timing import interleaved
+
+    def measure(calls: Mapping[str, Callable[[], Any]]) -> Mapping[str, float]:
+        return interleaved(calls, rounds=rounds, target=0.02, gc_enabled=True)
+
+    return measure
+
+
+def main(argv: Sequence[str] | None = None, measure: Measure | None = None) -> int:
+    """Run the check; see the module docstring for the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.check", description=__doc__)
+    parser.add_argument("--floors", type=Path, default=FLOORS, help="floors file (TOML)")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per attempt")
+    parser.add_argument("--retries", type=int, default=2, help="re-measures of a failing floor")
+    args = parser.parse_args(argv)
+    try:
+        floors = load_floors(args.floors)
+        timed = contenders(k for f in floors for k in (f.numerator, f.denominator))
+    except FloorsError as exc:
+        print(f"bench-check: {exc}", file=sys.stderr)
+        return 2
+
+    import stepwire
+
+    print(
+        f"bench-check: {len(floors)} floors from {args.floors}, stepwire {stepwire.__version__} "
+        f"({stepwire.IMPLEMENTATION}), {args.rounds} interleaved rounds, GC on"
+    )
+    results = judge(floors, timed, measure or _interleaved(args.rounds), args.retries)
+    width = max(len(r.floor.name) for r in results)
+    for r in results:
+        shown = ", ".join(f"{x:.2f}x" for x in r.ratios)
+        verdict = "ok  " if r.ok else "FAIL"
+        print(f"{verdict} {r.floor.name:{width}s}  {shown:>22s}  (floor {r.floor.describe()})")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        print(f"bench-check: {len(failed)} of {len(results)} floors failed", file=sys.stderr)
+        return 1
+    print(f"bench-check: all {len(results)} floors hold")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""``make bench-check`` itself: the floors file, the judging, the exit status.
+
+Nothing here is timed: the measurement is replaced by fixed figures, so these
+tests say whether the checker fails when it should, not how fast anything is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from benchmarks import check
+from benchmarks.check import Floor, FloorsError, Timed, judge, load_floors
+
+STREAM_NAMES = {"stepwire cython", "stepwire python", "openai-python"}
+
+
+def fixed(seconds: Mapping[str, float], asked: list[set[str]] | None = None) -> check.Measure:
+    """A measure returning the given seconds per call, recording what it was asked for."""
+
+    def measure(calls: Mapping[str, Callable[[], Any]]) -> Mapping[str, float]:
+        if asked is not None:
+            asked.append(set(calls))
+        return {name: seconds[name] for name in calls}
+
+    return measure
+
+
+def sequence(*rounds: Mapping[str, float]) -> check.Measure:
+    """A measure returning the next set of figures on each call."""
+    figures = iter(rounds)
+
+    def measure(calls: Mapping[str, Callable[[], Any]]) -> Mapping[str, float]:
+        current = next(figures)
+        return {name: current[name] for name in calls}
+
+    return measure
+
+
+def timed(*keys: str, units: int = 1) -> dict[str, Timed]:
+    return {key: Timed(lambda: None, units) for key in keys}
+
+
+def test_the_project_floors_are_those_the_issue_set() -> None:
+    floors = {(f.numerator, f.denominator): (f.bound, f.at_most) for f in load_floors()}
+    assert floors == {
+        ("page-100/stepwire", "page-100/orjson.loads"): (0.85, True),
+        ("page-100/pydantic v2 strict", "page-100/stepwire"): (3.5, False),
+        ("page-100/openai-python", "page-100/stepwire"): (12.0, False),
+        ("page-100/stepwire summary", "page-100/stepwire"): (0.75, True),
+        ("stream-1000/openai-python", "stream-1000/stepwire cython"): (100.0, False),
+        ("stream-1000/stepwire python", "stream-1000/stepwire cython"): (2.0, False),
+        ("stream-100000/stepwire cython", "stream-1000/stepwire cython"): (1.3, True),
+    }
+
+
+def test_every_floor_names_a_contender_the_scenarios_offer() -> None:
+    pytest.importorskip("openai", reason="the benchmark extra (openai) is not installed")
+    pytest.importorskip("pydantic", reason="the benchmark extra (pydantic) is not installed")
+    from benchmarks.contenders import page_contenders
+
+    offered = {f"page-100/{name}" for name in [*page_contenders(), "stepwire summary"]}
+    offered |= {f"{s}/{name}" for s in ("stream-1000", "stream-100000") for name in STREAM_NAMES}
+    for floor in load_floors():
+        assert {floor.numerator, floor.denominator} <= offered, floor.name
+        # A floor compares two different things, one of them stepwire.
+        assert floor.numerator != floor.denominator
+        assert "stepwire" in floor.numerator + floor.denominator
+
+
+def test_every_floor_has_a_comment_saying_why() -> None:
+    text = check.FLOORS.read_text(encoding="utf-8")
+    tables = text.split("[[floor]]")[1:]
+    assert len(tables) == len(load_floors())
+    for table in tables:
+        assert table.lstrip("\n").startswith("#"), table
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("not toml [", "floors.toml"),
+        ("title = 1", r"only \[\[floor\]\] tables"),
+        ('[[floor]]\nname = "x"\nratio = ["a/b", "c/d"]\nat_most = 1\nextra = 2', "unknown keys"),
+        ('[[floor]]\nratio = ["a/b", "c/d"]\nat_most = 1', "'name'"),
+        ('[[floor]]\nname = "x"\nratio = ["a/b"]\nat_most = 1', "'ratio'"),
+        ('[[floor]]\nname = "x"\nratio = ["ab", "c/d"]\nat_most = 1', "'ratio'"),
+        ('[[floor]]\nname = "x"\nratio = ["a/b", "c/d"]', "exactly one"),
+        ('[[floor]]\nname = "x"\nratio = ["a/b", "c/d"]\nat_most = 1\nat_least = 2', "exactly one"),
+        ('[[floor]]\nname = "x"\nratio = ["a/b", "c/d"]\nat_most = -1', "positive"),
+        ('[[floor]]\nname = "x"\nratio = ["a/b", "c/d"]\nat_most = "1"', "positive"),
+        ('[[floor]]\nname = "x"\nratio = ["a/b", "c/d"]\nat_most = true', "positive"),
+    ],
+)
+def test_malformed_floors_are_refused(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "floors.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(FloorsError, match=message):
+        load_floors(path)
+
+
+def test_bounds_read_both_ways() -> None:
+    at_most = Floor("a", "s/x", "s/y", 0.85, at_most=True)
+    at_least = Floor("b", "s/x", "s/y", 100.0, at_most=False)
+    assert at_most.holds(0.85)
+    assert not at_most.holds(0.86)
+    assert at_least.holds(100.0)
+    assert not at_least.holds(99.9)
+    assert (at_most.describe(), at_least.describe()) == ("<= 0.85x", ">= 100x")
+
+
+def test_ratios_are_per_unit() -> None:
+    floor = Floor("per event", "s/big", "s/small", 1.3, at_most=True)
+    units = {"s/big": Timed(lambda: None, 100_000), "s/small": Timed(lambda: None, 1_000)}
+    # 100x the events in 120x the time: 1.2x per event.
+    (result,) = judge([floor], units, fixed({"s/big": 1.2, "s/small": 0.01}), report=str)
+    assert result.ratios == pytest.approx((1.2,))
+    assert result.ok
+
+
+def test_a_floor_failing_every_attempt_fails() -> None:
+    floor = Floor("slow", "s/stepwire", "s/orjson", 0.85, at_most=True)
+    asked: list[set[str]] = []
+    measure = fixed({"s/stepwire": 0.9, "s/orjson": 1.0}, asked)
+    (result,) = judge([floor], timed("s/stepwire", "s/orjson"), measure, retries=2, report=str)
+    assert not result.ok
+    assert result.ratios == pytest.approx((0.9, 0.9, 0.9))
+    assert len(asked) == 3
+
+
+def test_a_floor_failing_once_is_measured_again_and_holds() -> None:
+    floor = Floor("noisy", "s/openai", "s/stepwire", 100.0, at_most=False)
+    measure = sequence(
+        {"s/openai": 90.0, "s/stepwire": 1.0}, {"s/openai": 300.0, "s/stepwire": 1.0}
+    )
+    (result,) = judge([floor], timed("s/openai", "s/stepwire"), measure, retries=2, report=str)
+    assert result.ok
+    assert result.ratios == pytest.approx((90.0, 300.0))
+
+
+def test_only_failing_floors_are_measured_again() -> None:
+    good = Floor("good", "s/a", "s/b", 2.0, at_most=False)
+    bad = Floor("bad", "s/c", "s/d", 2.0, at_most=False)
+    asked: list[set[str]] = []
+    seconds = {"s/a": 4.0, "s/b": 1.0, "s/c": 1.0, "s/d": 1.0}
+    results = judge([good, bad], timed(*seconds), fixed(seconds, asked), retries=1, report=str)
+    assert [r.ok for r in results] == [True, False]
+    assert asked == [set(seconds), {"s/c", "s/d"}]
+    assert [len(r.ratios) for r in results] == [1, 2]
+
+
+def write_floor(tmp_path: Path, bound: str) -> Path:
+    path = tmp_path / "floors.toml"
+    path.write_text(
+        "[[floor]]\n# why\n"
+        'name = "page"\nratio = ["page-100/stepwire", "page-100/orjson.loads"]\n' + bound,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(("bound", "status"), [("at_most = 0.85", 0), ("at_most = 0.5", 1)])
+def test_main_exit_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bound: str, status: int
+) -> None:
+    pytest.importorskip("openai", reason="the benchmark extra (openai) is not installed")
+    pytest.importorskip("pydantic", reason="the benchmark extra (pydantic) is not installed")
+    measure = fixed({"page-100/stepwire": 0.7, "page-100/orjson.loads": 1.0})
+    argv = ["--floors", str(write_floor(tmp_path, bound)), "--retries", "1"]
+    assert check.main(argv, measure=measure) == status
+    out, err = capsys.readouterr()
+    assert ("FAIL" in out) == bool(status)
+    assert "0.70x, 0.70x" in out if status else "0.70x" in out
+    assert ("1 of 1 floors failed" in err) == bool(status)
+
+
+def test_main_refuses_an_unknown_contender(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "floors.toml"
+    path.write_text(
+        '[[floor]]\nname = "x"\nratio = ["nowhere/a", "nowhere/b"]\nat_least = 1\n',
+        encoding="utf-8",
+    )
+    assert check.main(["--floors", str(path)], measure=fixed({})) == 2
+    assert "nowhere/a: unknown scenario" in capsys.readouterr().err
