@@ -476,6 +476,22 @@ def test_json_escapes_in_fragments(impl, literal):
     assert merged_string(acc, "arguments") == "<" + expected * 2
 
 
+def test_fragments_keep_their_order_across_both_paths(impl):
+    # The compiled build appends plain fragments as UTF-8 to a bytearray and
+    # hands \u escapes to msgspec (a str fragment); reading the snapshot in
+    # between joins them. The order must survive all of it.
+    acc = started(impl)
+    literals = [b"a", rb"\u00e9", "\u00fc\u6771".encode(), rb"\n", b"b", rb"\u0041", b"c"]
+    expected = "<"
+    for i, literal in enumerate(literals):
+        acc.feed(frame(DELTA, literal_delta(literal)))
+        expected += json.loads(b'"' + literal + b'"')
+        if i % 3 == 2:
+            assert merged_string(acc, "arguments") == expected
+    assert merged_string(acc, "arguments") == expected
+    assert merged_string(acc, "arguments") == expected  # reading twice changes nothing
+
+
 @pytest.mark.parametrize("literal", BAD_LITERALS)
 def test_malformed_fragment_raises(impl, literal):
     acc = started(impl)

@@ -77,7 +77,8 @@ class StepState:
         Deltas that arrived before any full object of the step.
     bufs : dict
         Fragment lists of the strings deltas extend, by path from the step
-        (``(index, "function", "arguments")``).
+        (``(index, "function", "arguments")``): ``str`` fragments, and in the
+        compiled build ``bytearray`` runs of UTF-8 it extends in place.
     targets : list
         ``(object, field, fragments)`` for every entry of ``bufs``: where
         :meth:`flush` writes the joined string.
@@ -91,8 +92,8 @@ class StepState:
     def __init__(self) -> None:
         self.snapshot: RunStep | None = None
         self.pending: list[RunStepDeltaEvent] = []
-        self.bufs: dict[Key, list[str]] = {}
-        self.targets: list[tuple[Any, str, list[str]]] = []
+        self.bufs: dict[Key, list[str | bytearray]] = {}
+        self.targets: list[tuple[Any, str, list[str | bytearray]]] = []
         self.indexes: dict[Key, list[int]] = {}
 
     def flush(self) -> None:
@@ -100,11 +101,11 @@ class StepState:
         for target, name, parts in self.targets:
             if not parts:
                 continue
-            if len(parts) > 1:
-                value = "".join(parts)
-                parts.clear()
-                parts.append(value)
             value = parts[0]
+            if len(parts) > 1 or not isinstance(value, str):
+                # The compiled build appends a fragment's UTF-8 to a bytearray.
+                value = "".join([p if isinstance(p, str) else p.decode() for p in parts])
+                parts[:] = [value]
             if isinstance(target, dict):
                 target[name] = value
             elif getattr(target, name) is not value:

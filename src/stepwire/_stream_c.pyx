@@ -12,6 +12,12 @@ invalid UTF-8, a tool call not seen before) goes to msgspec and the shared
 merge in ``_merge.py``, so both paths give the same result.
 """
 
+from cpython.bytearray cimport (
+    PyByteArray_AS_STRING,
+    PyByteArray_FromStringAndSize,
+    PyByteArray_GET_SIZE,
+    PyByteArray_Resize,
+)
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeUTF8
@@ -27,6 +33,13 @@ cdef object _LAZY = object()  # StreamEvent.data not decoded yet
 cdef Py_ssize_t _MAX_NAMES = 64
 
 cdef str _DELTA_NAME = DELTA
+# What follows the step id in a compact tool-call delta, up to the call's index.
+cdef bytes _PREFIX_BYTES = (
+    b',"object":"thread.run.step.delta","delta":{"step_details":{"type":"tool_calls",'
+    b'"tool_calls":[{"index":'
+)
+cdef const char* _PREFIX = _PREFIX_BYTES
+cdef Py_ssize_t _PREFIX_LEN = len(_PREFIX_BYTES)
 cdef str _FUNCTION = "function"
 cdef str _CODE = "code_interpreter"
 cdef str _NAME = "name"
@@ -168,6 +181,14 @@ cdef inline bint _index(Scan* s, long* value) noexcept nogil:
     if digits == 0 or digits > 9:
         return False
     value[0] = v
+    return True
+
+
+cdef inline bint _ascii(const char* p, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if <unsigned char>p[i] >= 0x80:
+            return False
     return True
 
 
@@ -502,20 +523,27 @@ cdef class Accumulator:
         cdef bint esc_sid, esc_kind, esc_key, esc_frag
         cdef long index
         cdef str tname, fname
-        cdef object state, parts, text
+        cdef object state, parts, last
+        cdef Py_ssize_t count, size
         s.p = self._data
         s.end = self._data + n
         if not (_lit(&s, b"{", 1) and _lit(&s, b'"id"', 4) and _lit(&s, b":", 1)
-                and _str(&s, &sid, &sid_len, &esc_sid) and not esc_sid
-                and _lit(&s, b",", 1) and _lit(&s, b'"object"', 8) and _lit(&s, b":", 1)
+                and _str(&s, &sid, &sid_len, &esc_sid) and not esc_sid):
+            return False
+        # Compact JSON, as the API sends it, is one comparison; anything else
+        # (spaces, say) goes through the token-by-token scan below.
+        if s.end - s.p > _PREFIX_LEN and memcmp(s.p, _PREFIX, _PREFIX_LEN) == 0:
+            s.p += _PREFIX_LEN
+        elif not (_lit(&s, b",", 1) and _lit(&s, b'"object"', 8) and _lit(&s, b":", 1)
                 and _lit(&s, b'"thread.run.step.delta"', 23) and _lit(&s, b",", 1)
                 and _lit(&s, b'"delta"', 7) and _lit(&s, b":", 1) and _lit(&s, b"{", 1)
                 and _lit(&s, b'"step_details"', 14) and _lit(&s, b":", 1) and _lit(&s, b"{", 1)
                 and _lit(&s, b'"type"', 6) and _lit(&s, b":", 1)
                 and _lit(&s, b'"tool_calls"', 12) and _lit(&s, b",", 1)
                 and _lit(&s, b'"tool_calls"', 12) and _lit(&s, b":", 1) and _lit(&s, b"[", 1)
-                and _lit(&s, b"{", 1) and _lit(&s, b'"index"', 7) and _lit(&s, b":", 1)
-                and _index(&s, &index) and _lit(&s, b",", 1)
+                and _lit(&s, b"{", 1) and _lit(&s, b'"index"', 7) and _lit(&s, b":", 1)):
+            return False
+        if not (_index(&s, &index) and _lit(&s, b",", 1)
                 and _lit(&s, b'"type"', 6) and _lit(&s, b":", 1)
                 and _str(&s, &kind, &kind_len, &esc_kind) and not esc_kind
                 and _lit(&s, b",", 1)):
@@ -576,10 +604,22 @@ cdef class Accumulator:
             self._grow(&self._scratch, &self._scap, frag_len)
             frag_len = _unescape(frag, frag_len, self._scratch)
             frag = self._scratch
-        try:
-            text = PyUnicode_DecodeUTF8(frag, frag_len, NULL)
-        except UnicodeDecodeError:
-            return False
-        (<list>parts).append(text)
+        if not _ascii(frag, frag_len):
+            # Joined only when the snapshot is read: check the UTF-8 now, so
+            # that invalid bytes fail this event, not a later read.
+            try:
+                PyUnicode_DecodeUTF8(frag, frag_len, NULL)
+            except UnicodeDecodeError:
+                return False
+        # Fragments go into one bytearray rather than a str each: a long stream
+        # keeps a few bytes per fragment instead of a 50-byte object.
+        count = len(<list>parts)
+        if count and type((<list>parts)[count - 1]) is bytearray:
+            last = (<list>parts)[count - 1]
+            size = PyByteArray_GET_SIZE(last)
+            PyByteArray_Resize(last, size + frag_len)
+            memcpy(PyByteArray_AS_STRING(last) + size, frag, frag_len)
+        else:
+            (<list>parts).append(PyByteArray_FromStringAndSize(frag, frag_len))
         return True
 
