@@ -6,8 +6,10 @@ Run with ``make bench`` (not part of ``make test``), or alone::
 
 Groups are scenarios (``stream-<events>``, ``-parallel3`` for three
 interleaved calls, `` (gc-off)`` with the collector off); within a group,
-compare the rows. Every row carries ``extra_info``: ``events``, ``bytes``,
-``chunks`` and ``us_per_event`` (median time / events). The scenario and the
+compare the rows. Every row carries ``extra_info``: the tags of every
+benchmark row (``scenario``, ``contender``, ``gc``, ``units``, ``unit``; see
+``benchmarks/conftest.py``), then ``events``, ``bytes``, ``chunks`` and
+``us_per_event`` (median time / events). The scenario and the
 contenders are in ``benchmarks/stream.py``; the Cython contender is skipped,
 with a note, while ``stepwire._stream_c`` is not built. openai-python is
 timed at 1,000 events only: it rebuilds the snapshot per delta, about
@@ -42,6 +44,15 @@ SCENARIOS: dict[tuple[int, int], dict[str, int | None]] = {
 
 
 def _run(benchmark: Any, name: str, events: int, parallel: int, collector: str) -> None:
+    # The tags every row carries (benchmarks/conftest.py), set first so that a
+    # skipped row is reported under its scenario and contender too.
+    benchmark.extra_info["scenario"] = f"stream-{events}" + (
+        "" if parallel == 1 else f"-parallel{parallel}"
+    )
+    benchmark.extra_info["contender"] = name
+    benchmark.extra_info["gc"] = collector.removeprefix("gc-")
+    benchmark.extra_info["units"] = events
+    benchmark.extra_info["unit"] = "event"
     rounds = SCENARIOS[events, parallel]
     if name not in rounds:
         pytest.skip(f"{name} is not timed at {events:,} events (far too slow)")
