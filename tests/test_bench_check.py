@@ -49,6 +49,10 @@ def test_the_project_floors_are_those_the_issue_set() -> None:
         ("page-100/stepwire", "page-100/orjson.loads"): (0.85, True),
         ("page-100/pydantic v2 strict", "page-100/stepwire"): (3.5, False),
         ("page-100/openai-python", "page-100/stepwire"): (12.0, False),
+        (
+            "page-100-openai-types/openai-python model_validate_json",
+            "page-100-openai-types/stepwire",
+        ): (7.0, False),
         ("page-100/stepwire summary", "page-100/stepwire"): (0.8, True),
         ("stream-1000/openai-python", "stream-1000/stepwire cython"): (100.0, False),
         ("stream-1000/stepwire python", "stream-1000/stepwire cython"): (2.0, False),
@@ -59,9 +63,10 @@ def test_the_project_floors_are_those_the_issue_set() -> None:
 def test_every_floor_names_a_contender_the_scenarios_offer() -> None:
     pytest.importorskip("openai", reason="the benchmark extra (openai) is not installed")
     pytest.importorskip("pydantic", reason="the benchmark extra (pydantic) is not installed")
-    from benchmarks.contenders import page_contenders
+    from benchmarks.contenders import all_page_contenders
 
-    offered = {f"page-100/{name}" for name in [*page_contenders(), "stepwire summary"]}
+    pages = ("page-100", "page-100-openai-types")
+    offered = {f"{page}/{name}" for page in pages for name in all_page_contenders()}
     offered |= {f"{s}/{name}" for s in ("stream-1000", "stream-100000") for name in STREAM_NAMES}
     for floor in load_floors():
         assert {floor.numerator, floor.denominator} <= offered, floor.name
