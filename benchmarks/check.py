@@ -24,6 +24,7 @@ built, so its floors cannot be checked).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from typing import Any
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
     "FLOORS",
@@ -166,11 +167,11 @@ def _page(openai_types: bool = False) -> dict[str, Timed]:
         decoders.pop("openai-python model_validate_json", None)
     timed = {}
     for name, decode in decoders.items():
-        result = decode(body)
+        result: Any = decode(body)
         steps = result["data"] if isinstance(result, dict) else getattr(result, "data", result)
         if len(steps) != PAGE_STEPS:  # a contender that decoded something else
             raise FloorsError(f"page/{name}: {len(steps)} steps, expected {PAGE_STEPS}")
-        timed[name] = Timed(lambda decode=decode: decode(body), 1)
+        timed[name] = Timed(functools.partial(decode, body), 1)
     return timed
 
 

@@ -8,6 +8,7 @@ in the same process.
 
 from __future__ import annotations
 
+import functools
 import io
 import sys
 import time
@@ -74,7 +75,7 @@ def main() -> int:
     body = pages[0]
     contenders = page_contenders()
     print("\nOne mixed 100-step page, garbage collector on, median of interleaved rounds:")
-    medians = interleaved({n: (lambda f=f: f(body)) for n, f in contenders.items()}, rounds=9)
+    medians = interleaved({n: functools.partial(f, body) for n, f in contenders.items()}, rounds=9)
     base = medians["stepwire"]
     for name, seconds in medians.items():
         ratio = seconds / base

@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=20, help="seeds 0 .. N-1")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per page")
     args = parser.parse_args(argv)
-    summary = stepwire.Decoder(stepwire.RunStepSummaryPage).decode
+    summary: stepwire.Decoder[stepwire.RunStepSummaryPage]
+    summary = stepwire.Decoder(stepwire.RunStepSummaryPage)
     print(f"| seed | KB | {' | '.join(RATIOS)} |")
     print(f"|---:|---:|{'---:|' * len(RATIOS)}")
     columns: dict[str, list[float]] = {label: [] for label in RATIOS}
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "stepwire": lambda body=body: stepwire.decode_page(body),
             "orjson.loads": lambda body=body: orjson.loads(body),
             "pydantic v2 strict": lambda body=body: PydRunStepPage.model_validate_json(body),
-            "stepwire summary": lambda body=body: summary(body),
+            "stepwire summary": lambda body=body: summary.decode(body),
         }
         medians = interleaved(calls, rounds=args.rounds, target=0.01)
         cells = []

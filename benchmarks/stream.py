@@ -190,7 +190,7 @@ def _openai(chunks: tuple[bytes, ...]) -> Contender:
         snapshots: dict[str, Any] = {}
         for sse in SSEDecoder().iter_bytes(iter(chunks)):
             data = sse.json()
-            event = construct_type(
+            event: Any = construct_type(
                 type_=AssistantStreamEvent, value={"event": sse.event, "data": data}
             )
             accumulate_run_step(event=event, run_step_snapshots=snapshots)
