@@ -749,6 +749,18 @@ MISMATCHES = {
     "negative-index": delta_object(
         tool_calls({"index": -1, "type": "function", "function": {"arguments": "x"}})
     ),
+    # One call so far: index 1 + 1024 is the farthest a new call may open.
+    "index-too-far-past-the-end": delta_object(
+        tool_calls({"index": 1026, "type": "function", "function": {"arguments": "x"}})
+    ),
+    "index-past-the-limit": delta_object(
+        tool_calls({"index": 65_536, "type": "function", "function": {"arguments": "x"}})
+    ),
+    "index-past-the-limit-in-an-unknown-call": delta_object(
+        tool_calls(
+            {"index": 1, "type": "browser", "browser": {"pages": [{"index": 65_536, "u": "x"}]}}
+        )
+    ),
 }
 
 
@@ -823,6 +835,14 @@ DEEP = {
         code_delta(0, id="c", input="x"),
         code_delta(0, input="YY", outputs=[{"index": -1, "type": "logs", "logs": "a"}]),
     ],
+    "output-index-too-far-past-the-end": [
+        code_delta(0, id="c", input="x", outputs=[{"index": 0, "type": "logs", "logs": "a"}]),
+        code_delta(0, input="YY", outputs=[{"index": 1026, "type": "logs", "logs": "a"}]),
+    ],
+    "output-index-past-the-limit": [
+        code_delta(0, id="c", input="x"),
+        code_delta(0, input="YY", outputs=[{"index": 70_000, "type": "logs", "logs": "a"}]),
+    ],
     "new-call-missing-a-required-field": [
         code_delta(0, id="c", input="x"),
         delta_object(
@@ -860,6 +880,67 @@ def test_error_while_merging_changes_nothing(impl, deltas):
     with pytest.raises(stepwire.StreamError):
         acc.feed(frame(DELTA, bad))
     assert stepwire.encode(acc.steps["step_1"]) == before
+
+
+def test_index_limits_are_inclusive(impl):
+    """The farthest index each limit allows is merged: calls, outputs, unknown lists."""
+    acc = impl.Accumulator()
+    acc.feed(frame(CREATED, EMPTY))
+    feed_deltas(
+        acc,
+        [
+            first_fn_delta(0, "call_0", "f"),
+            # One call: 1 + 1024 is allowed, and each call opened counts for the next.
+            delta_object(
+                tool_calls(
+                    {
+                        "index": 1025,
+                        "id": "c1",
+                        "type": "code_interpreter",
+                        "code_interpreter": {"input": "x"},
+                    },
+                    {
+                        "index": 1026,
+                        "id": "c2",
+                        "type": "code_interpreter",
+                        "code_interpreter": {
+                            "outputs": [
+                                {"index": 1024, "type": "logs", "logs": "a"},
+                                {"index": 1025, "type": "logs", "logs": "b"},
+                            ]
+                        },
+                    },
+                )
+            ),
+            delta_object(
+                tool_calls(
+                    {
+                        "index": 1027,
+                        "type": "browser",
+                        "browser": {"pages": [{"index": 65_535, "u": "x"}]},
+                    }
+                )
+            ),
+        ],
+    )
+    calls = calls_of(acc.steps["step_1"])
+    assert [c.type for c in calls] == [
+        "function",
+        "code_interpreter",
+        "code_interpreter",
+        "browser",
+    ]
+    assert [o.logs for o in calls[2].code_interpreter.outputs] == ["a", "b"]
+    assert calls[3]["browser"]["pages"] == [{"u": "x"}]
+
+
+def test_index_limit_errors_say_which_limit(impl):
+    acc = impl.Accumulator()
+    _started(acc)
+    with pytest.raises(stepwire.StreamError, match=r"1026 is more than 1024 past the end"):
+        acc.feed(frame(DELTA, MISMATCHES["index-too-far-past-the-end"]))
+    with pytest.raises(stepwire.StreamError, match=r"65536 is past the limit \(65535\)"):
+        acc.feed(frame(DELTA, MISMATCHES["index-past-the-limit"]))
 
 
 # -- apply_delta ---------------------------------------------------------------------------

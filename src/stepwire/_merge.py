@@ -58,6 +58,13 @@ TERMINAL = frozenset(
     }
 )
 FULL = OPENING | TERMINAL
+
+# Indexes a delta may use in a list merged by index (tool calls, code outputs,
+# lists of unknown objects): below MAX_INDEX, and for tool calls and outputs at
+# most MAX_INDEX_GAP past the list's current length. A stream cannot make a
+# list grow past MAX_INDEX items, nor open calls far ahead of the ones it has.
+MAX_INDEX = 65_536
+MAX_INDEX_GAP = 1024
 DELTA = "thread.run.step.delta"
 
 _TOOL_CALL_DETAILS = (ToolCallsStepDetailsDelta, MCPStepDetailsDelta, OpenAPIStepDetailsDelta)
@@ -217,8 +224,7 @@ def _prepare_calls(state: StepState, calls: list[Any], deltas: list[Any]) -> dic
     outputs: dict[tuple[int, int], str] = {}
     for delta in deltas:
         i = delta.index
-        if i < 0:
-            raise StreamError(f"negative tool call index {i}")
+        _check_index(i, len(calls) + len(new), "tool call")
         kind = kinds.get(i)
         if kind is None:
             call = _at(calls, state.indexes.get(_CALLS), i)[1]
@@ -243,13 +249,14 @@ def _check_outputs(
         return
     current = call.code_interpreter.outputs
     index = state.indexes.get((i, "code_interpreter", "outputs"))
+    added = 0
     for output in payload.outputs:
         j = output.index
-        if j < 0:
-            raise StreamError(f"negative output index {j} in the tool call at index {i}")
+        _check_index(j, len(current) + added, f"output (of the tool call at index {i})")
         kind = kinds.get((i, j))
         if kind is None:
             existing = _at(current, index, j)[1]
+            added += existing is None
             kind = kinds[i, j] = output.type if existing is None else existing.type
         if kind != output.type:
             raise StreamError(f"{output.type} delta for the {kind} output at index {j}")
@@ -257,13 +264,34 @@ def _check_outputs(
             _check_dict(output)
 
 
+def _check_index(i: int, length: int, what: str) -> None:
+    """Refuse an index that is negative, past the limit, or too far past the list's end."""
+    if i < 0:
+        raise StreamError(f"negative {what} index {i}")
+    if i >= MAX_INDEX:
+        raise StreamError(f"{what} index {i} is past the limit ({MAX_INDEX - 1})")
+    if i > length + MAX_INDEX_GAP:
+        raise StreamError(
+            f"{what} index {i} is more than {MAX_INDEX_GAP} past the end of the list "
+            f"({length} items)"
+        )
+
+
 def _check_dict(obj: Any) -> None:
-    """Refuse negative indexes anywhere in an object merged untyped."""
+    """Refuse out-of-range indexes anywhere in an object merged untyped.
+
+    Only the range is checked here: a list merged by index holds one item per
+    distinct index, never placeholders for a gap, so 0 <= index < MAX_INDEX
+    bounds its size.
+    """
     values = obj.values() if isinstance(obj, dict) else obj
     if isinstance(obj, list) and _indexed(obj):
         for item in obj:
-            if item["index"] < 0:
-                raise StreamError(f"negative index {item['index']}")
+            i = item["index"]
+            if i < 0:
+                raise StreamError(f"negative index {i}")
+            if i >= MAX_INDEX:
+                raise StreamError(f"index {i} is past the limit ({MAX_INDEX - 1})")
     for value in values:
         if isinstance(value, (dict, list)):
             _check_dict(value)
@@ -488,7 +516,11 @@ def _merge_dict(
                 target[name] = None
         elif isinstance(value, str) and name not in ("id", "type"):
             _append(state, (*key, name), target, name, current, value)
-        elif isinstance(value, dict) and isinstance(current, dict):
+        elif isinstance(value, dict):
+            # Merged into a new object rather than copied: indexes nested in it
+            # are dropped, as everywhere else.
+            if not isinstance(current, dict):
+                current = target[name] = {}
             _merge_dict(state, (*key, name), current, value)
         elif isinstance(value, list) and _indexed(value):
             if not isinstance(current, list):
@@ -505,7 +537,7 @@ def _indexed(items: list[Any]) -> bool:
 
 
 def _merge_indexed(state: StepState, key: Key, items: list[Any], deltas: list[Any]) -> None:
-    # Negative indexes were refused by _check_dict before any change.
+    # Out-of-range indexes were refused by _check_dict before any change.
     index = _index(state, key, items)
     for delta in deltas:
         i = delta["index"]
