@@ -1027,3 +1027,62 @@ def test_apply_delta_of_another_step():
 def test_apply_delta_type_errors(snapshot, delta):
     with pytest.raises(TypeError):
         stepwire.apply_delta(snapshot, delta)
+
+
+# -- max_steps -----------------------------------------------------------------------------
+
+COMPLETED = "thread.run.step.completed"
+
+
+def _step(acc, step_id, event=CREATED):
+    status = "completed" if event == COMPLETED else "in_progress"
+    acc.feed(frame(event, step_object(tool_calls(), step_id=step_id, status=status)))
+
+
+def test_max_steps_drops_finished_steps_first(impl):
+    acc = impl.Accumulator(max_steps=3)
+    _step(acc, "a")  # never finishes
+    for step_id in ("b", "c"):
+        _step(acc, step_id)
+        _step(acc, step_id, COMPLETED)
+    _step(acc, "d")
+    assert list(acc.steps) == ["a", "c", "d"]  # b finished first
+    _step(acc, "c", CREATED)  # c is open again: no longer finished
+    _step(acc, "e")
+    assert list(acc.steps) == ["c", "d", "e"]  # none finished: the oldest (a) goes
+    assert acc.steps["e"].id == "e"
+
+
+def test_max_steps_counts_steps_known_only_by_their_deltas(impl):
+    acc = impl.Accumulator(max_steps=2)
+    for step_id in ("x", "y", "z"):
+        acc.feed(frame(DELTA, first_fn_delta(0, "call_0", "f", step_id=step_id)))
+    assert list(acc.pending) == ["y", "z"]
+    assert len(acc.steps) == 0
+
+
+def test_a_dropped_step_is_forgotten_even_mid_stream(impl):
+    """The compiled build remembers the step of the last delta; dropping it must not
+    leave later fragments going into a state the accumulator no longer has."""
+    acc = impl.Accumulator(max_steps=1)
+    acc.feed(frame(CREATED, EMPTY))
+    feed_deltas(acc, [first_fn_delta(0, "call_0", "f"), fn_delta(0, arguments="{")])
+    _step(acc, "other")  # step_1 never finished: it is dropped
+    acc.feed(frame(DELTA, fn_delta(0, arguments="}")))
+    assert list(acc.steps) == []
+    assert [d.id for d in acc.pending["step_1"]] == ["step_1"]
+    assert "other" not in acc.steps  # dropped in turn by step_1's delta
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(0, ValueError), (-1, ValueError), ("10", TypeError), (2.0, TypeError), (True, TypeError)],
+)
+def test_max_steps_must_be_a_positive_int(impl, value, error):
+    with pytest.raises(error, match="max_steps"):
+        impl.Accumulator(max_steps=value)
+
+
+def test_max_steps_is_keyword_only(impl):
+    with pytest.raises(TypeError):
+        impl.Accumulator(10)

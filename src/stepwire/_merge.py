@@ -65,6 +65,8 @@ FULL = OPENING | TERMINAL
 # list grow past MAX_INDEX items, nor open calls far ahead of the ones it has.
 MAX_INDEX = 65_536
 MAX_INDEX_GAP = 1024
+# The most step snapshots an accumulator keeps, by default.
+MAX_STEPS = 10_000
 DELTA = "thread.run.step.delta"
 
 _TOOL_CALL_DETAILS = (ToolCallsStepDetailsDelta, MCPStepDetailsDelta, OpenAPIStepDetailsDelta)
@@ -125,16 +127,54 @@ class StepState:
         self.indexes = {}
 
 
-def set_step(states: dict[str, StepState], event: str, step: RunStep) -> None:
+def check_limit(name: str, value: object) -> int:
+    """An accumulator limit: a positive ``int`` (``TypeError`` or ``ValueError`` if not)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+class StepTable:
+    """The step states of one accumulator, at most ``max_steps`` of them.
+
+    A long-lived stream must not grow forever: when a new step would pass the
+    limit, the step that finished first (its terminal object arrived) is
+    dropped, or the oldest step if none has finished. A dropped step is
+    forgotten; later events for it are those of a step never seen.
+    """
+
+    __slots__ = ("finished", "max_steps", "states")
+
+    def __init__(self, max_steps: int) -> None:
+        self.states: dict[str, StepState] = {}
+        self.finished: dict[str, None] = {}  # in the order the steps finished
+        self.max_steps = max_steps
+
+    def open(self, step_id: str) -> StepState:
+        """The state of ``step_id``, created (making room) if the step is new."""
+        state = self.states.get(step_id)
+        if state is None:
+            if len(self.states) >= self.max_steps:
+                victim = next(iter(self.finished or self.states))
+                self.finished.pop(victim, None)
+                del self.states[victim]
+            state = self.states[step_id] = StepState()
+        return state
+
+
+def set_step(table: StepTable, event: str, step: RunStep) -> None:
     """Apply a full step object (created, in_progress or a terminal event).
 
     The server's object replaces the snapshot. Deltas kept for a step never
     created are merged into an opening object; a terminal object already
     holds everything they carried, so it supersedes them.
     """
-    state = states.get(step.id)
-    if state is None:
-        state = states[step.id] = StepState()
+    state = table.open(step.id)
+    table.finished.pop(step.id, None)
+    if event in TERMINAL:
+        table.finished[step.id] = None
     state.reset(step)
     pending, state.pending = state.pending, []
     if event not in TERMINAL:

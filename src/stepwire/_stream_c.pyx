@@ -25,7 +25,17 @@ from libc.string cimport memchr, memcmp, memcpy, memmove
 
 from ._decode import _DELTA, _STEP, decode_api_error, decode_event
 from ._errors import StreamError
-from ._merge import DELTA, FULL, PendingDeltas, StepSnapshots, StepState, merge_delta, set_step
+from ._merge import (
+    DELTA,
+    FULL,
+    MAX_STEPS,
+    PendingDeltas,
+    StepSnapshots,
+    StepTable,
+    check_limit,
+    merge_delta,
+    set_step,
+)
 
 IMPLEMENTATION = "cython"
 
@@ -223,6 +233,13 @@ cdef class Accumulator:
     anywhere; each call returns the events the chunk completed. Step events
     update ``steps`` (see docs/merge.md for the merge rules).
 
+    Parameters
+    ----------
+    max_steps : int, default 10_000
+        The most step snapshots kept. A new step past it drops the step
+        that finished first (or the oldest, if none has), so a long-lived
+        stream does not grow without bound.
+
     Attributes
     ----------
     steps : Mapping[str, RunStep]
@@ -247,7 +264,8 @@ cdef class Accumulator:
     cdef Py_ssize_t _scap
     cdef bint _has_data, _skip_lf, _bom
     cdef dict _names
-    cdef dict _states
+    cdef dict _states  # the table's states, looked up by the fast path
+    cdef object _table
     cdef bytes _last_sid  # step id bytes of the last fast-path event
     cdef object _last_state
     cdef readonly object steps
@@ -263,13 +281,14 @@ cdef class Accumulator:
         self._name = NULL
         self._scratch = NULL
 
-    def __init__(self):
+    def __init__(self, *, max_steps=MAX_STEPS):
+        self._table = StepTable(check_limit("max_steps", max_steps))
         self._len = self._dlen = self._nlen = 0
         self._has_data = False
         self._skip_lf = False
         self._bom = True
         self._names = {}
-        self._states = {}
+        self._states = self._table.states
         self._last_sid = None
         self._last_state = None
         self.steps = StepSnapshots(self._states)
@@ -495,17 +514,16 @@ cdef class Accumulator:
                               PyBytes_FromStringAndSize(self._data, rlen))
             raw = PyBytes_FromStringAndSize(self._data, rlen)
             delta = decode_event(_DELTA, raw, name)
-            state = self._states.get(delta.id)
-            if state is None:
-                state = self._states[delta.id] = StepState()
-            merge_delta(state, delta, event=name)
+            self._last_sid = None  # the table may drop a step: no cached state survives
+            merge_delta(self._table.open(delta.id), delta, event=name)
             return _event(name, delta, self.last_event_id, raw)
         raw = PyBytes_FromStringAndSize(self._data, rlen)
         if name in FULL:
             data = decode_event(_STEP, raw, name)
             # The snapshot is a second decode: deltas change it in place, and
             # the event must go on saying what the server sent.
-            set_step(self._states, name, _STEP.decode(raw))
+            self._last_sid = None
+            set_step(self._table, name, _STEP.decode(raw))
         elif name == "error":
             data = decode_api_error(raw)
         else:

@@ -12,7 +12,17 @@ from typing import Any
 
 from ._decode import _DELTA, _STEP, decode_api_error, decode_event
 from ._errors import StreamError
-from ._merge import DELTA, FULL, PendingDeltas, StepSnapshots, StepState, merge_delta, set_step
+from ._merge import (
+    DELTA,
+    FULL,
+    MAX_STEPS,
+    PendingDeltas,
+    StepSnapshots,
+    StepTable,
+    check_limit,
+    merge_delta,
+    set_step,
+)
 
 __all__ = ["IMPLEMENTATION", "Accumulator", "StreamEvent"]
 
@@ -73,6 +83,13 @@ class Accumulator:
     anywhere; each call returns the events the chunk completed. Step events
     update ``steps`` (see docs/merge.md for the merge rules).
 
+    Parameters
+    ----------
+    max_steps : int, default 10_000
+        The most step snapshots kept. A new step past it drops the step
+        that finished first (or the oldest, if none has), so a long-lived
+        stream does not grow without bound.
+
     Attributes
     ----------
     steps : Mapping[str, RunStep]
@@ -102,7 +119,7 @@ class Accumulator:
         "_event",
         "_names",
         "_skip_lf",
-        "_states",
+        "_table",
         "_tail",
         "done",
         "last_event_id",
@@ -111,16 +128,16 @@ class Accumulator:
         "steps",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_steps: int = MAX_STEPS) -> None:
         self._tail = b""
         self._skip_lf = False
         self._bom = True
         self._event = b""
         self._data: list[bytes] = []
         self._names: dict[bytes, str] = {}
-        self._states: dict[str, StepState] = {}
-        self.steps = StepSnapshots(self._states)
-        self.pending = PendingDeltas(self._states)
+        self._table = StepTable(check_limit("max_steps", max_steps))
+        self.steps = StepSnapshots(self._table.states)
+        self.pending = PendingDeltas(self._table.states)
         self.done = False
         self.last_event_id: str | None = None
         self.retry: int | None = None
@@ -253,16 +270,13 @@ class Accumulator:
             return None
         if name == DELTA:
             delta = decode_event(_DELTA, raw, name)
-            state = self._states.get(delta.id)
-            if state is None:
-                state = self._states[delta.id] = StepState()
-            merge_delta(state, delta, event=name)
+            merge_delta(self._table.open(delta.id), delta, event=name)
             data = delta
         elif name in FULL:
             data = decode_event(_STEP, raw, name)
             # The snapshot is a second decode: deltas change it in place, and
             # the event must go on saying what the server sent.
-            set_step(self._states, name, _STEP.decode(raw))
+            set_step(self._table, name, _STEP.decode(raw))
         elif name == "error":
             data = decode_api_error(raw)
         else:
