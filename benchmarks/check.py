@@ -157,20 +157,19 @@ def load_floors(path: Path = FLOORS) -> list[Floor]:
 def _page(openai_types: bool = False) -> dict[str, Timed]:
     import orjson
 
-    from benchmarks.contenders import all_page_contenders, openai_types_page
+    from benchmarks.contenders import all_page_contenders, openai_types_page, step_ids
     from stepwire._generate import generate_page
 
     data = (openai_types_page if openai_types else generate_page)(PAGE_STEPS, seed=PAGE_SEED)
     body = orjson.dumps(data)
+    expected = step_ids(data)
     decoders = all_page_contenders()
     if not openai_types:  # openai-python's own models refuse some of the mixed page's steps
         decoders.pop("openai-python model_validate_json", None)
     timed = {}
     for name, decode in decoders.items():
-        result: Any = decode(body)
-        steps = result["data"] if isinstance(result, dict) else getattr(result, "data", result)
-        if len(steps) != PAGE_STEPS:  # a contender that decoded something else
-            raise FloorsError(f"page/{name}: {len(steps)} steps, expected {PAGE_STEPS}")
+        if step_ids(decode(body)) != expected:  # a contender that decoded something else
+            raise FloorsError(f"page/{name}: not the {PAGE_STEPS} steps of the page")
         timed[name] = Timed(functools.partial(decode, body), 1)
     return timed
 

@@ -12,14 +12,14 @@ the collector on.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 from collections.abc import Sequence
 
 import orjson
 
-import stepwire
-from benchmarks.baselines.pydantic_models import PydRunStepPage
+from benchmarks.contenders import all_page_contenders
 from benchmarks.timing import interleaved
 from stepwire._generate import generate_page
 
@@ -36,19 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=20, help="seeds 0 .. N-1")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per page")
     args = parser.parse_args(argv)
-    summary: stepwire.Decoder[stepwire.RunStepSummaryPage]
-    summary = stepwire.Decoder(stepwire.RunStepSummaryPage)
+    contenders = all_page_contenders()
+    names = sorted({name for pair in RATIOS.values() for name in pair})
     print(f"| seed | KB | {' | '.join(RATIOS)} |")
     print(f"|---:|---:|{'---:|' * len(RATIOS)}")
     columns: dict[str, list[float]] = {label: [] for label in RATIOS}
     for seed in range(args.pages):
         body = orjson.dumps(generate_page(100, seed=seed))
-        calls = {
-            "stepwire": lambda body=body: stepwire.decode_page(body),
-            "orjson.loads": lambda body=body: orjson.loads(body),
-            "pydantic v2 strict": lambda body=body: PydRunStepPage.model_validate_json(body),
-            "stepwire summary": lambda body=body: summary.decode(body),
-        }
+        calls = {name: functools.partial(contenders[name], body) for name in names}
         medians = interleaved(calls, rounds=args.rounds, target=0.01)
         cells = []
         for label, (a, b) in RATIOS.items():

@@ -304,12 +304,17 @@ def _check_outputs(
             _check_dict(output)
 
 
+def _check_range(i: int, what: str) -> None:
+    """Refuse an index that is negative or past MAX_INDEX; ``what`` names it ("index")."""
+    if i < 0:
+        raise StreamError(f"negative {what} {i}")
+    if i >= MAX_INDEX:
+        raise StreamError(f"{what} {i} is past the limit ({MAX_INDEX - 1})")
+
+
 def _check_index(i: int, length: int, what: str) -> None:
     """Refuse an index that is negative, past the limit, or too far past the list's end."""
-    if i < 0:
-        raise StreamError(f"negative {what} index {i}")
-    if i >= MAX_INDEX:
-        raise StreamError(f"{what} index {i} is past the limit ({MAX_INDEX - 1})")
+    _check_range(i, f"{what} index")
     if i > length + MAX_INDEX_GAP:
         raise StreamError(
             f"{what} index {i} is more than {MAX_INDEX_GAP} past the end of the list "
@@ -327,11 +332,7 @@ def _check_dict(obj: Any) -> None:
     values = obj.values() if isinstance(obj, dict) else obj
     if isinstance(obj, list) and _indexed(obj):
         for item in obj:
-            i = item["index"]
-            if i < 0:
-                raise StreamError(f"negative index {i}")
-            if i >= MAX_INDEX:
-                raise StreamError(f"index {i} is past the limit ({MAX_INDEX - 1})")
+            _check_range(item["index"], "index")
     for value in values:
         if isinstance(value, (dict, list)):
             _check_dict(value)
