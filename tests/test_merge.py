@@ -145,9 +145,16 @@ def test_full_object_replaces_the_snapshot(impl, event):
     )
     acc.feed(frame(event, server))
     assert encoded(acc.steps["step_1"]) == server
-    # Deltas after the full object merge into it.
-    feed_deltas(acc, [fn_delta(0, arguments="!")])
-    assert calls_of(acc.steps["step_1"])[0].function.arguments == '{"b": 2}!'
+    if event in TERMINAL:
+        # The server's final object is final: a later delta is refused.
+        with pytest.raises(stepwire.StreamError, match="after its terminal event") as info:
+            acc.feed(frame(DELTA, fn_delta(0, arguments="!")))
+        assert info.value.event == DELTA
+        assert encoded(acc.steps["step_1"]) == server
+    else:
+        # Deltas after an opening object merge into it.
+        feed_deltas(acc, [fn_delta(0, arguments="!")])
+        assert calls_of(acc.steps["step_1"])[0].function.arguments == '{"b": 2}!'
 
 
 def test_terminal_event_for_a_step_never_created(impl):
@@ -1086,3 +1093,51 @@ def test_max_steps_must_be_a_positive_int(impl, value, error):
 def test_max_steps_is_keyword_only(impl):
     with pytest.raises(TypeError):
         impl.Accumulator(10)
+
+
+# -- after the end of a step ---------------------------------------------------------------
+
+
+def test_delta_after_terminal_changes_nothing_even_on_the_fast_path(impl):
+    """Fragments for a call the step already had are the compiled build's fast path:
+    it must refuse them after the terminal event as the reference does."""
+    acc = impl.Accumulator()
+    acc.feed(frame(CREATED, EMPTY))
+    feed_deltas(acc, [first_fn_delta(0, "call_1", "f"), fn_delta(0, arguments="{")])
+    final = step_object(
+        tool_calls(
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "f", "arguments": "{}", "output": None},
+            }
+        ),
+        status="completed",
+    )
+    acc.feed(frame(COMPLETED, final))
+    for _ in range(3):  # the first refusal must not open a path for the next
+        with pytest.raises(stepwire.StreamError, match=r"'thread\.run\.step\.completed'"):
+            acc.feed(frame(DELTA, fn_delta(0, arguments="x")))
+    assert encoded(acc.steps["step_1"]) == final
+    # The step may be opened again by the server; then deltas merge once more.
+    acc.feed(frame(CREATED, final))
+    feed_deltas(acc, [fn_delta(0, arguments="x")])
+    assert calls_of(acc.steps["step_1"])[0].function.arguments == "{}x"
+
+
+def test_terminal_then_delta_in_one_chunk_keeps_what_came_before(impl):
+    acc = impl.Accumulator()
+    acc.feed(frame(CREATED, EMPTY))
+    done = step_object(tool_calls(), status="cancelled")
+    chunk = frame(COMPLETED, done) + frame(DELTA, fn_delta(0, name="f")) + frame("ping", {})
+    with pytest.raises(stepwire.StreamError) as info:
+        acc.feed(chunk)
+    assert [e.event for e in info.value.events] == [COMPLETED]
+    assert [e.event for e in acc.feed(b"")] == ["ping"]  # the stream goes on after it
+
+
+def test_apply_delta_does_not_look_at_the_status():
+    """apply_delta has no events to go by: the caller decides what is final."""
+    step = stepwire.decode_step(to_json(step_object(tool_calls(), status="completed")))
+    stepwire.apply_delta(step, stepwire.decode_delta(to_json(first_fn_delta(0, "c", "f"))))
+    assert calls_of(step)[0].function.name == "f"

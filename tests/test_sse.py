@@ -609,3 +609,127 @@ def test_delta_json_spread_over_data_lines(impl):
     assert events[-1].raw == more.replace(b",", b",\n")
     assert events[-1].data == stepwire.decode_delta(more)
     assert acc.steps["step_1"].step_details.tool_calls[0].function.arguments == "ab"
+
+
+# -- max_event_bytes -----------------------------------------------------------------
+
+
+def limited(impl, limit=16):
+    return impl.Accumulator(max_event_bytes=limit)
+
+
+def feed_all(acc, *chunks):
+    """Feed ``chunks``; return (events, errors) with the events StreamErrors carried."""
+    events, errors = [], []
+    for chunk in [*chunks, None]:
+        call = acc.close if chunk is None else (lambda c=chunk: acc.feed(c))
+        while True:
+            try:
+                events.extend(call())
+                break
+            except stepwire.StreamError as exc:
+                events.extend(exc.events)
+                errors.append(exc)
+                call = lambda: acc.feed(b"")  # noqa: E731  (resume with what stayed buffered)
+    return events, errors
+
+
+def test_event_data_at_the_limit_passes_one_byte_more_fails(impl):
+    ok = b"data: " + b"x" * 8 + b"\ndata: " + b"y" * 7 + b"\n\n"  # 8 + 1 + 7 = 16 bytes
+    events, errors = feed_all(limited(impl), ok)
+    assert (names_and_data(events), errors) == ([("message", b"x" * 8 + b"\n" + b"y" * 7)], [])
+    events, errors = feed_all(limited(impl), ok.replace(b"y" * 7, b"y" * 8) + b"data: z\n\n")
+    assert names_and_data(events) == [("message", b"z")]
+    assert len(errors) == 1
+    assert "max_event_bytes (16 bytes)" in str(errors[0])
+    assert errors[0].event is None  # no event: line before the data
+
+
+def test_an_oversized_event_is_skipped_to_its_blank_line(impl):
+    body = (
+        b"event: a\ndata: 1\n\n"
+        b"event: big\ndata: " + b"x" * 40 + b"\ndata: more\nevent: other\nid: 7\n\n"
+        b"event: c\ndata: 3\n\n"
+    )
+    events, errors = feed_all(limited(impl), body)
+    assert names_and_data(events) == [("a", b"1"), ("c", b"3")]
+    assert [e.event for e in errors] == ["big"]
+    assert names_and_data(errors[0].events) == [("a", b"1")]  # completed before the error
+    assert all(e.id is None for e in events)  # fields of the skipped event are skipped too
+
+
+def test_an_unterminated_line_past_the_limit_fails_without_waiting_for_its_end(impl):
+    acc = limited(impl)
+    assert names_and_data(acc.feed(b"data: ok\n\n")) == [("message", b"ok")]
+    with pytest.raises(stepwire.StreamError, match="max_event_bytes") as info:
+        acc.feed(b"data: ok2\n\nevent: big\ndata: " + b"x" * 20)
+    assert names_and_data(info.value.events) == [("message", b"ok2")]
+    # The rest of the line and of the event is discarded as it arrives, not buffered.
+    for _ in range(100):
+        assert acc.feed(b"x" * 1000) == []
+    assert acc.feed(b"\ndata: still the big event\n") == []
+    assert names_and_data(acc.feed(b"\ndata: next\n\n")) == [("message", b"next")]
+
+
+def test_oversized_line_is_refused_however_it_is_split(impl):
+    body = b"data: " + b"x" * 30 + b"\r\n\r\ndata: after\r\n\r\n"
+    expected = None
+    for cut in range(len(body) + 1):
+        events, errors = feed_all(limited(impl), body[:cut], body[cut:])
+        outcome = (names_and_data(events), [str(e) for e in errors])
+        expected = expected or outcome
+        assert outcome == expected, cut
+    assert expected == ([("message", b"after")], [str(errors[0])])
+    assert len(errors) == 1
+
+
+def test_a_data_line_is_measured_by_its_value(impl):
+    """The field name does not count: 16 bytes of data pass in one line, split anywhere."""
+    body = b"data: " + b"x" * 16 + b"\n\n"
+    for cut in range(len(body) + 1):
+        events, errors = feed_all(limited(impl), body[:cut], body[cut:])
+        assert (names_and_data(events), errors) == ([("message", b"x" * 16)], []), cut
+
+
+def test_a_long_comment_line_is_a_long_line(impl):
+    events, errors = feed_all(limited(impl), b": " + b"c" * 20 + b"\ndata: x\n\ndata: y\n\n")
+    assert names_and_data(events) == [("message", b"y")]  # the comment's event went with it
+    assert len(errors) == 1
+
+
+def test_oversized_event_and_close(impl):
+    acc = limited(impl)
+    acc.feed(b"data: " + b"x" * 16)  # at the limit, not ended: close() dispatches it
+    assert names_and_data(acc.close()) == [("message", b"x" * 16)]
+    acc = limited(impl)
+    acc.feed(b"data: " + b"x" * 16)
+    with pytest.raises(stepwire.StreamError, match="max_event_bytes"):
+        acc.feed(b"\ndata: y")  # the unended line already passes the limit
+    assert acc.close() == []  # close() ends the discarded event: nothing to dispatch
+
+
+def test_oversized_event_never_reaches_the_steps(impl):
+    step = to_json(step_object(tool_calls()))
+    acc = impl.Accumulator(max_event_bytes=len(step) - 1)
+    with pytest.raises(stepwire.StreamError) as info:
+        acc.feed(frame("thread.run.step.created", step_object(tool_calls())))
+    assert info.value.event == "thread.run.step.created"
+    assert dict(acc.steps) == {}
+
+
+def test_default_max_event_bytes_is_16_mib(impl):
+    acc = impl.Accumulator()
+    data = b"x" * (16 * 1024 * 1024)
+    events = acc.feed(b"data: " + data + b"\n\n")
+    assert len(events[0].raw) == len(data)
+    with pytest.raises(stepwire.StreamError, match="16777216 bytes"):
+        acc.feed(b"data: " + data + b"x\n\n")
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(0, ValueError), (-5, ValueError), (1.5, TypeError), ("1", TypeError), (None, TypeError)],
+)
+def test_max_event_bytes_must_be_a_positive_int(impl, value, error):
+    with pytest.raises(error, match="max_event_bytes"):
+        impl.Accumulator(max_event_bytes=value)

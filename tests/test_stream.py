@@ -10,6 +10,8 @@ import json
 import os
 import platform
 import random
+import sys
+import threading
 
 import msgspec
 import orjson
@@ -665,3 +667,76 @@ def test_cython_matches_python_on_generated_stream(both, parallel, encoder):
 def test_cython_matches_python_on_escapes(both, literal):
     body = string_stream("arguments", ["<"], to_json) + frame(DELTA, literal_delta(literal))
     _agree(both, [body + frame(DELTA, literal_delta(b">"))])
+
+
+# -- one accumulator, several threads ----------------------------------------------
+
+
+def test_a_call_during_another_call_raises_runtime_error(impl, monkeypatch):
+    """What a second thread would see: the merge is Python code, where a thread switch
+    can happen mid-call; here the "other thread" is a call made from inside the merge."""
+    acc = impl.Accumulator()
+    acc.feed(frame("thread.run.step.created", step_object(tool_calls())))
+    real_merge = impl.merge_delta
+    seen = []
+
+    def merge_and_interrupt(state, delta, *, event=None):
+        for call in (lambda: acc.feed(b"data: x\n\n"), acc.close):
+            with pytest.raises(RuntimeError, match="not thread-safe") as info:
+                call()
+            seen.append(str(info.value).split("(")[0])
+        real_merge(state, delta, event=event)
+
+    monkeypatch.setattr(impl, "merge_delta", merge_and_interrupt)
+    delta = delta_object(tool_calls({"index": 0, "type": "function", "function": {"name": "f"}}))
+    events = acc.feed(frame("thread.run.step.delta", delta))
+    assert [e.event for e in events] == ["thread.run.step.delta"]
+    assert seen == ["Accumulator.feed", "Accumulator.close"]
+    # The refused calls changed nothing, and the accumulator is free again afterwards.
+    monkeypatch.undo()
+    assert acc.steps["step_1"].step_details.tool_calls[0].function.name == "f"
+    assert [e.raw for e in acc.feed(b"data: after\n\n")] == [b"after"]
+
+
+def test_the_guard_is_released_after_an_error(impl):
+    acc = impl.Accumulator()
+    with pytest.raises(stepwire.StreamError):
+        acc.feed(b"event: thread.run.step.delta\ndata: {\n\n")
+    with pytest.raises(TypeError):
+        acc.feed("text")
+    assert [e.raw for e in acc.feed(b"data: ok\n\n")] == [b"ok"]
+    assert acc.close() == []
+
+
+def test_one_accumulator_fed_from_8_threads_fails_cleanly(impl):
+    """Not thread-safe, as documented: concurrent calls may be refused with RuntimeError,
+    never crash, and every call that was not refused had its chunk framed whole."""
+    acc = impl.Accumulator()
+    chunk = b"data: x\n\n" * 50
+    barrier = threading.Barrier(8)
+    outcomes: list[object] = []
+
+    def feed_once():
+        try:
+            outcomes.append(len(acc.feed(chunk)))
+        except RuntimeError as exc:
+            outcomes.append(type(exc))
+
+    def worker():
+        barrier.wait()
+        for _ in range(200):
+            feed_once()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(outcomes) == 8 * 200
+    assert set(outcomes) <= {50, RuntimeError}
+    assert 50 in outcomes

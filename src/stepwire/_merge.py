@@ -67,6 +67,8 @@ MAX_INDEX = 65_536
 MAX_INDEX_GAP = 1024
 # The most step snapshots an accumulator keeps, by default.
 MAX_STEPS = 10_000
+# The largest event data (and line) an accumulator buffers, by default.
+MAX_EVENT_BYTES = 16 * 1024 * 1024
 DELTA = "thread.run.step.delta"
 
 _TOOL_CALL_DETAILS = (ToolCallsStepDetailsDelta, MCPStepDetailsDelta, OpenAPIStepDetailsDelta)
@@ -94,12 +96,16 @@ class StepState:
     indexes : dict
         For each list merged by index (tool calls, code outputs), the delta
         index of each element, in list order.
+    ended : str or None
+        The terminal event the snapshot came from, if it did: the server's
+        final word, which later deltas may not change.
     """
 
-    __slots__ = ("bufs", "indexes", "pending", "snapshot", "targets")
+    __slots__ = ("bufs", "ended", "indexes", "pending", "snapshot", "targets")
 
     def __init__(self) -> None:
         self.snapshot: RunStep | None = None
+        self.ended: str | None = None
         self.pending: list[RunStepDeltaEvent] = []
         self.bufs: dict[Key, list[str | bytearray]] = {}
         self.targets: list[tuple[Any, str, list[str | bytearray]]] = []
@@ -176,6 +182,7 @@ def set_step(table: StepTable, event: str, step: RunStep) -> None:
     if event in TERMINAL:
         table.finished[step.id] = None
     state.reset(step)
+    state.ended = event if event in TERMINAL else None
     pending, state.pending = state.pending, []
     if event not in TERMINAL:
         for delta in pending:
@@ -189,12 +196,19 @@ def merge_delta(state: StepState, delta: RunStepDeltaEvent, *, event: str | None
     ------
     StreamError
         If the delta's step details or a tool call's type differ from the
-        snapshot's; the snapshot is left unchanged.
+        snapshot's, or the step has ended (a terminal event); the snapshot
+        is left unchanged.
     """
     snapshot = state.snapshot
     if snapshot is None:
         state.pending.append(delta)
         return
+    if state.ended is not None:
+        raise StreamError(
+            f"delta for step {delta.id!r} after its terminal event ({state.ended!r}); "
+            "the snapshot stays the server's final object",
+            event=event,
+        )
     details = delta.delta.step_details
     if details is UNSET or details is None:
         return

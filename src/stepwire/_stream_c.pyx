@@ -23,11 +23,16 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memchr, memcmp, memcpy, memmove
 
+
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
+
 from ._decode import _DELTA, _STEP, decode_api_error, decode_event
 from ._errors import StreamError
 from ._merge import (
     DELTA,
     FULL,
+    MAX_EVENT_BYTES,
     MAX_STEPS,
     PendingDeltas,
     StepSnapshots,
@@ -41,6 +46,9 @@ IMPLEMENTATION = "cython"
 
 cdef object _LAZY = object()  # StreamEvent.data not decoded yet
 cdef Py_ssize_t _MAX_NAMES = 64
+# A buffer this much larger than what it holds is given back: one huge chunk
+# or event must not pin its memory for the rest of a long-lived stream.
+cdef Py_ssize_t _SHRINK_ABOVE = 1 << 20
 
 cdef str _DELTA_NAME = DELTA
 # What follows the step id in a compact tool-call delta, up to the call's index.
@@ -239,6 +247,16 @@ cdef class Accumulator:
         The most step snapshots kept. A new step past it drops the step
         that finished first (or the oldest, if none has), so a long-lived
         stream does not grow without bound.
+    max_event_bytes : int, default 16 MiB
+        The largest event data accepted (its ``data`` lines joined), and the
+        longest line. Past it, the event is a ``StreamError`` and the rest of
+        it is discarded unbuffered, up to the blank line that ends it.
+
+    Notes
+    -----
+    An accumulator is not thread-safe: a call made while another call on the
+    same accumulator is running (from another thread) raises ``RuntimeError``
+    and changes nothing. Use one accumulator per stream and per thread.
 
     Attributes
     ----------
@@ -263,6 +281,9 @@ cdef class Accumulator:
     cdef char* _scratch  # unescaped fragments
     cdef Py_ssize_t _scap
     cdef bint _has_data, _skip_lf, _bom
+    cdef bint _skipping  # discarding an oversized event, up to its blank line
+    cdef bint _busy
+    cdef Py_ssize_t _limit
     cdef dict _names
     cdef dict _states  # the table's states, looked up by the fast path
     cdef object _table
@@ -281,10 +302,14 @@ cdef class Accumulator:
         self._name = NULL
         self._scratch = NULL
 
-    def __init__(self, *, max_steps=MAX_STEPS):
+    def __init__(self, *, max_steps=MAX_STEPS, max_event_bytes=MAX_EVENT_BYTES):
         self._table = StepTable(check_limit("max_steps", max_steps))
+        # Py_ssize_t: larger limits are no limit at all on this machine.
+        self._limit = min(check_limit("max_event_bytes", max_event_bytes), PY_SSIZE_T_MAX)
         self._len = self._dlen = self._nlen = 0
         self._has_data = False
+        self._skipping = False
+        self._busy = False
         self._skip_lf = False
         self._bom = True
         self._names = {}
@@ -319,6 +344,17 @@ cdef class Accumulator:
         cap[0] = size
         return 0
 
+    cdef void _shrink(self, char** buf, Py_ssize_t* cap, Py_ssize_t used) noexcept:
+        cdef Py_ssize_t size
+        cdef char* new
+        if cap[0] <= _SHRINK_ABOVE or used > cap[0] // 4:
+            return
+        size = max(2 * used, 256)
+        new = <char*>PyMem_Realloc(buf[0], size)
+        if new != NULL:  # a failed shrink keeps the larger buffer, which is fine
+            buf[0] = new
+            cap[0] = size
+
     def feed(self, chunk):
         """Take the next bytes of the stream.
 
@@ -341,16 +377,28 @@ cdef class Accumulator:
             leaves the accumulator ready for the next ``feed()``.
         TypeError
             If ``chunk`` is not bytes-like.
+        RuntimeError
+            If another call on this accumulator is running (another thread).
         """
         cdef bytes b
-        cdef const char* src
-        cdef Py_ssize_t n
         if type(chunk) is bytes:
             b = <bytes>chunk
         elif isinstance(chunk, (bytes, bytearray, memoryview)):
             b = bytes(chunk)
         else:
             raise TypeError(f"feed() takes a bytes-like object, not {type(chunk).__name__}")
+        # Test and set with no Python code between them: atomic under the GIL.
+        if self._busy:
+            raise _concurrent("feed")
+        self._busy = True
+        try:
+            return self._feed(b)
+        finally:
+            self._busy = False
+
+    cdef list _feed(self, bytes b):
+        cdef const char* src
+        cdef Py_ssize_t n
         src = PyBytes_AS_STRING(b)
         n = PyBytes_GET_SIZE(b)
         if self._skip_lf and n:
@@ -385,16 +433,24 @@ cdef class Accumulator:
         ------
         StreamError
             If the last event cannot be decoded or applied.
+        RuntimeError
+            If another call on this accumulator is running (another thread).
         """
-        self._bom = False
-        self._skip_lf = False
-        self._grow(&self._buf, &self._cap, self._len + 2)
-        if self._len:
+        if self._busy:
+            raise _concurrent("close")
+        self._busy = True
+        try:
+            self._bom = False
+            self._skip_lf = False
+            self._grow(&self._buf, &self._cap, self._len + 2)
+            if self._len:
+                self._buf[self._len] = b'\n'
+                self._len += 1
             self._buf[self._len] = b'\n'
             self._len += 1
-        self._buf[self._len] = b'\n'
-        self._len += 1
-        return self._frame(True)
+            return self._frame(True)
+        finally:
+            self._busy = False
 
     cdef void _consume(self, Py_ssize_t n) noexcept:
         memmove(self._buf, self._buf + n, self._len - n)
@@ -426,22 +482,66 @@ cdef class Accumulator:
                 next_line = nl + 1
             else:
                 break  # an unterminated line: wait for more
-            if line_end == p:
-                try:
-                    event = self._dispatch()
-                except StreamError as exc:
-                    self._consume(next_line - base)
-                    exc.events = events
-                    raise
-                if event is not None:
-                    events.append(event)
-            elif p[0] != b':':  # ":" starts a comment
-                self._field(p, line_end - p)
+            try:
+                if line_end == p:
+                    if self._skipping:
+                        self._skipping = False
+                    else:
+                        event = self._dispatch()
+                        if event is not None:
+                            events.append(event)
+                        self._shrink(&self._data, &self._dcap, 0)
+                elif self._skipping:
+                    pass
+                elif line_end - p > self._limit and not (
+                    line_end - p >= 5 and memcmp(p, b"data:", 5) == 0
+                ):
+                    self._oversize(events)  # data lines are measured by _field
+                elif p[0] != b':':  # ":" starts a comment
+                    self._field(p, line_end - p, events)
+            except StreamError as exc:
+                self._consume(next_line - base)
+                exc.events = events
+                raise
             p = next_line
         self._consume(p - base)
+        if (self._skipping and self._len) or self._too_long():
+            # Only one byte of a line being discarded is kept: enough to know
+            # that the bytes that end it end a line, not the event.
+            self._len = 1
+            self._shrink(&self._buf, &self._cap, self._len)
+            if not self._skipping:
+                self._oversize(events)
+        self._shrink(&self._buf, &self._cap, self._len)
         return events
 
-    cdef int _field(self, const char* line, Py_ssize_t n) except -1:
+    cdef bint _too_long(self) noexcept:
+        """Whether the line not ended yet already passes the limit, as it will when ended."""
+        cdef Py_ssize_t value
+        if self._len >= 5 and memcmp(self._buf, b"data:", 5) == 0:
+            value = self._len - (6 if self._len > 5 and self._buf[5] == b' ' else 5)
+            return self._dlen + value > self._limit
+        return self._len > self._limit and not (
+            self._len < 5 and memcmp(self._buf, b"data:", self._len) == 0
+        )
+
+    cdef int _oversize(self, list events) except -1:
+        """Refuse the current event: its data or a line passed ``max_event_bytes``."""
+        cdef object name = self._event_name() if self._nlen else None
+        self._has_data = False
+        self._dlen = 0
+        self._nlen = 0
+        self._skipping = True
+        self._shrink(&self._data, &self._dcap, 0)
+        exc = StreamError(
+            f"event larger than max_event_bytes ({self._limit} bytes); "
+            "discarded up to its end",
+            event=name,
+        )
+        exc.events = events
+        raise exc
+
+    cdef int _field(self, const char* line, Py_ssize_t n, list events) except -1:
         cdef const char* colon = <const char*>memchr(line, b':', n)
         cdef Py_ssize_t flen = n
         cdef const char* value = line + n
@@ -455,6 +555,8 @@ cdef class Accumulator:
                 value += 1
                 vlen -= 1
         if flen == 4 and memcmp(line, b"data", 4) == 0:
+            if self._dlen + vlen > self._limit:  # the data joined, as _stream_py counts it
+                return self._oversize(events)
             self._grow(&self._data, &self._dcap, self._dlen + vlen + 1)
             memcpy(self._data + self._dlen, value, vlen)
             self._dlen += vlen
@@ -641,3 +743,10 @@ cdef class Accumulator:
             (<list>parts).append(PyByteArray_FromStringAndSize(frag, frag_len))
         return True
 
+
+
+cdef object _concurrent(str method):
+    return RuntimeError(
+        f"Accumulator.{method}() called while another call on the same accumulator is "
+        "running: an Accumulator is not thread-safe (use one per stream and thread)"
+    )

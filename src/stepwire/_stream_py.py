@@ -8,6 +8,7 @@ deliberate difference, at the end of input (see :meth:`Accumulator.close`).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from ._decode import _DELTA, _STEP, decode_api_error, decode_event
@@ -15,6 +16,7 @@ from ._errors import StreamError
 from ._merge import (
     DELTA,
     FULL,
+    MAX_EVENT_BYTES,
     MAX_STEPS,
     PendingDeltas,
     StepSnapshots,
@@ -89,6 +91,16 @@ class Accumulator:
         The most step snapshots kept. A new step past it drops the step
         that finished first (or the oldest, if none has), so a long-lived
         stream does not grow without bound.
+    max_event_bytes : int, default 16 MiB
+        The largest event data accepted (its ``data`` lines joined), and the
+        longest line. Past it, the event is a ``StreamError`` and the rest of
+        it is discarded unbuffered, up to the blank line that ends it.
+
+    Notes
+    -----
+    An accumulator is not thread-safe: a call made while another call on the
+    same accumulator is running (from another thread) raises ``RuntimeError``
+    and changes nothing. Use one accumulator per stream and per thread.
 
     Attributes
     ----------
@@ -115,10 +127,14 @@ class Accumulator:
     __slots__ = (
         "__weakref__",
         "_bom",
+        "_busy",
         "_data",
         "_event",
+        "_limit",
         "_names",
+        "_size",
         "_skip_lf",
+        "_skipping",
         "_table",
         "_tail",
         "done",
@@ -128,12 +144,18 @@ class Accumulator:
         "steps",
     )
 
-    def __init__(self, *, max_steps: int = MAX_STEPS) -> None:
+    def __init__(
+        self, *, max_steps: int = MAX_STEPS, max_event_bytes: int = MAX_EVENT_BYTES
+    ) -> None:
         self._tail = b""
         self._skip_lf = False
         self._bom = True
         self._event = b""
         self._data: list[bytes] = []
+        self._size = -1  # len(b"\n".join(self._data)) is self._size
+        self._skipping = False  # discarding an oversized event, up to its blank line
+        self._limit = check_limit("max_event_bytes", max_event_bytes)
+        self._busy = threading.Lock()
         self._names: dict[bytes, str] = {}
         self._table = StepTable(check_limit("max_steps", max_steps))
         self.steps = StepSnapshots(self._table.states)
@@ -167,10 +189,19 @@ class Accumulator:
             leaves the accumulator ready for the next ``feed()``.
         TypeError
             If ``chunk`` is not bytes-like.
+        RuntimeError
+            If another call on this accumulator is running (another thread).
         """
         if not isinstance(chunk, (bytes, bytearray, memoryview)):
             raise TypeError(f"feed() takes a bytes-like object, not {type(chunk).__name__}")
-        chunk = bytes(chunk)
+        if not self._busy.acquire(blocking=False):
+            raise _concurrent("feed")
+        try:
+            return self._feed(bytes(chunk))
+        finally:
+            self._busy.release()
+
+    def _feed(self, chunk: bytes) -> list[StreamEvent]:
         if self._skip_lf and chunk:
             self._skip_lf = False
             if chunk[0] == 0x0A:  # the LF of a CRLF split across chunks
@@ -184,13 +215,20 @@ class Accumulator:
             if data.startswith(_BOM):
                 data = data[3:]
         lines = data.splitlines(keepends=True)  # bytes split on LF, CRLF and CR only
+        tail = b""
         if lines and lines[-1][-1] not in (0x0A, 0x0D):
-            self._tail = lines.pop()
-        else:
-            self._tail = b""
-            if data:  # an empty chunk between the CR and the LF changes nothing
-                self._skip_lf = data.endswith(b"\r")
-        return self._lines(lines)
+            tail = lines.pop()
+        elif data:  # an empty chunk between the CR and the LF changes nothing
+            self._skip_lf = data.endswith(b"\r")
+        self._tail = tail
+        events = self._lines(lines)
+        if (self._skipping and tail) or self._too_long(tail):
+            # Only one byte of a line being discarded is kept: enough to
+            # know that the bytes that end it end a line, not the event.
+            self._tail = tail[:1]
+            if not self._skipping:
+                self._oversize(events)
+        return events
 
     def close(self) -> list[StreamEvent]:
         """Mark the end of the input, and return what it completes.
@@ -209,34 +247,72 @@ class Accumulator:
         ------
         StreamError
             If the last event cannot be decoded or applied.
+        RuntimeError
+            If another call on this accumulator is running (another thread).
         """
-        lines = (self._tail + b"\n").splitlines(keepends=True) if self._tail else []
-        self._tail = b""
-        self._bom = False
-        return self._lines([*lines, b"\n"])
+        if not self._busy.acquire(blocking=False):
+            raise _concurrent("close")
+        try:
+            lines = (self._tail + b"\n").splitlines(keepends=True) if self._tail else []
+            self._tail = b""
+            self._bom = False
+            self._skip_lf = False
+            return self._lines([*lines, b"\n"])
+        finally:
+            self._busy.release()
 
     def _lines(self, lines: list[bytes]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         for n, line in enumerate(lines):
             end = 2 if line.endswith(b"\r\n") else 1
-            if len(line) == end:
-                try:
+            try:
+                if len(line) == end:
+                    if self._skipping:
+                        self._skipping = False
+                        continue
                     event = self._dispatch()
-                except StreamError as exc:
-                    self._tail = b"".join(lines[n + 1 :]) + self._tail
-                    exc.events = events
-                    raise
-                if event is not None:
-                    events.append(event)
-            elif line[0] != 0x3A:  # ":" starts a comment
-                self._field(line[:-end])
+                    if event is not None:
+                        events.append(event)
+                elif self._skipping:
+                    continue
+                elif len(line) - end > self._limit and not line.startswith(b"data:"):
+                    self._oversize(events)  # data lines are measured by _field
+                elif line[0] != 0x3A:  # ":" starts a comment
+                    self._field(line[:-end], events)
+            except StreamError as exc:
+                self._tail = b"".join(lines[n + 1 :]) + self._tail
+                exc.events = events
+                raise
         return events
 
-    def _field(self, line: bytes) -> None:
+    def _too_long(self, tail: bytes) -> bool:
+        """Whether a line not ended yet already passes the limit, as it will when ended."""
+        if tail.startswith(b"data:"):
+            return self._size + len(tail) - (5 if tail[5:6] != b" " else 6) >= self._limit
+        return len(tail) > self._limit and not b"data:".startswith(tail)
+
+    def _oversize(self, events: list[StreamEvent]) -> None:
+        """Refuse the current event: its data or a line passed ``max_event_bytes``."""
+        name = self._name(self._event) if self._event else None
+        self._data = []
+        self._size = -1
+        self._event = b""
+        self._skipping = True
+        exc = StreamError(
+            f"event larger than max_event_bytes ({self._limit} bytes); discarded up to its end",
+            event=name,
+        )
+        exc.events = events
+        raise exc
+
+    def _field(self, line: bytes, events: list[StreamEvent]) -> None:
         name, colon, value = line.partition(b":")
         if colon and value[:1] == b" ":
             value = value[1:]
         if name == b"data":
+            self._size += len(value) + 1
+            if self._size > self._limit:
+                self._oversize(events)
             self._data.append(value)
         elif name == b"event":
             self._event = value
@@ -257,6 +333,7 @@ class Accumulator:
     def _dispatch(self) -> StreamEvent | None:
         parts, event = self._data, self._event
         self._data = []
+        self._size = -1
         self._event = b""
         if not parts:
             return None
@@ -282,3 +359,10 @@ class Accumulator:
         else:
             data = raw
         return StreamEvent(name, data, self.last_event_id, raw)
+
+
+def _concurrent(method: str) -> RuntimeError:
+    return RuntimeError(
+        f"Accumulator.{method}() called while another call on the same accumulator is "
+        "running: an Accumulator is not thread-safe (use one per stream and thread)"
+    )
