@@ -23,13 +23,17 @@ PAGE = json.dumps(
 )
 
 BAD = [
-    pytest.param(b"", None, "truncated", id="empty"),
-    pytest.param(b"   \n", None, "truncated", id="blank"),
-    pytest.param(GOOD[:-5], None, "truncated", id="truncated"),
-    pytest.param(GOOD + "x", None, "trailing characters", id="trailing"),
-    pytest.param(b"\xff\xfe", None, "malformed", id="not-utf8-start"),
-    pytest.param(GOOD.replace("step_1", "step_\x01"), None, "malformed", id="raw-control-char"),
-    pytest.param(GOOD.replace('"step_1"', '"st\\x"'), None, "malformed", id="bad-escape"),
+    pytest.param(b"", "$", "JSON input is empty", id="empty"),
+    pytest.param(b"   \n", "$", "JSON input is empty", id="blank"),
+    pytest.param(
+        GOOD[:-5], "$.step_details.tool_calls[0].function.arguments", "truncated", id="truncated"
+    ),
+    pytest.param(GOOD + "x", "$", "trailing characters", id="trailing"),
+    pytest.param(b"\xff\xfe", "$", "malformed", id="not-utf8-start"),
+    pytest.param(
+        GOOD.replace("step_1", "step_\x01"), "$.id", "raw control character", id="raw-control-char"
+    ),
+    pytest.param(GOOD.replace('"step_1"', '"st\\x"'), "$.id", "malformed", id="bad-escape"),
     pytest.param(b"[]", "$", "Expected `object`, got `array`", id="array-top-level"),
     pytest.param(b"null", "$", "got `null`", id="null-top-level"),
     pytest.param(b"{}", "$", "missing required field `id`", id="empty-object"),
@@ -69,11 +73,11 @@ BAD = [
         "Expected `object | null`",
         id="usage-int",
     ),
-    pytest.param(b"[" * 10000 + b"]" * 10000, None, "nested too deeply", id="deep-array"),
+    pytest.param(b"[" * 10000 + b"]" * 10000, "$[0]{64}", "nested more than 64", id="deep-array"),
     pytest.param(
         GOOD.replace('"arguments": "{}"', '"arguments": "{}", "x": ' + "[" * 10000 + "]" * 10000),
-        None,
-        "nested too deeply",
+        "$.step_details.tool_calls[0].function.x[0]{59}",
+        "nested more than 64",
         id="deep-ignored-field",
     ),
 ]

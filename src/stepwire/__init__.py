@@ -15,6 +15,7 @@ from msgspec import UNSET, UnsetType
 
 from ._accumulate import aiter_events, iter_events
 from ._decode import (
+    MAX_DEPTH,
     Buffer,
     Decoder,
     decode_delta,
@@ -141,6 +142,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "IMPLEMENTATION",
+    "MAX_DEPTH",
     "UNSET",
     "Accumulator",
     "ActivitiesStepDetails",

@@ -17,12 +17,14 @@ from typing import IO, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
 
+from . import _locate
 from ._errors import DecodeError, StreamError
-from ._model import FALLBACKS, ApiError, RunStep, RunStepDeltaEvent, RunStepPage
+from ._model import FALLBACKS, FREE_FORM, ApiError, RunStep, RunStepDeltaEvent, RunStepPage
 from ._strict import UNION_TYPES, strict_type
-from ._unknown import UnknownObject, UnknownOutputDelta, UnknownToolCallDelta
+from ._unknown import UnknownOutputDelta, UnknownToolCallDelta
 
 __all__ = [
+    "MAX_DEPTH",
     "Buffer",
     "Decoder",
     "decode_delta",
@@ -41,19 +43,130 @@ Buffer = Union[bytes, bytearray, memoryview, str]
 _BLANK_LINE = re.compile(rb"[^ \t\r\n]")
 
 
-def _error(exc: Exception, *, line: int | None = None) -> DecodeError:
-    """Turn a msgspec (or recursion) error into a DecodeError naming the path."""
-    if isinstance(exc, RecursionError):
-        message = "JSON is nested too deeply"
-    elif isinstance(exc, UnicodeDecodeError):
-        message = f"invalid UTF-8 in a string (byte {exc.start} of the string)"
-    else:
-        message = str(exc)
-        if message == "Input data was truncated":
-            message = "JSON is truncated (or the input is empty)"
-        elif isinstance(exc, msgspec.ValidationError) and "`$" not in message:
-            message = f"{message} - at `$`"
+#: The deepest nesting, counting every object and array from the document
+#: root, of a free-form value stepwire keeps (unknown objects, ``attributes``).
+MAX_DEPTH = 64
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+def _as_bytes(buf: Buffer) -> bytes:
+    """The document as the bytes msgspec read (its offsets are UTF-8 byte offsets)."""
+    if isinstance(buf, str):
+        # surrogatepass: a lone surrogate is exactly what we may be reporting
+        return buf.encode("utf-8", "surrogatepass")
+    return bytes(buf)
+
+
+def _at(message: str, data: bytes, offset: int) -> str:
+    return f"{message} (byte {offset}) - at `{_locate.path_at(data, offset)}`"
+
+
+def _error(exc: BaseException, buf: Buffer, *, line: int | None = None) -> DecodeError:
+    """Turn any failure of msgspec on ``buf`` into a DecodeError naming the path.
+
+    Only ever called once decoding has failed: locating the error scans
+    ``buf`` again (``_locate``), which a successful decode never pays for.
+    """
+    try:
+        message = _describe(exc, buf)
+    except RecursionError:
+        # The caller left too little stack even for the (non-recursive) scan.
+        message = "JSON could not be decoded: the Python stack is exhausted - at `$`"
     return DecodeError(message, line=line)
+
+
+def _describe(exc: BaseException, buf: Buffer) -> str:
+    if isinstance(exc, RecursionError):
+        return _too_deep(_as_bytes(buf))
+    if isinstance(exc, UnicodeError):
+        return _bad_unicode(exc, buf)
+    message = str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        match = _UNLOCATED_RANGE_ERROR.match(message)
+        if match is not None:
+            return _number_out_of_range(match.group(1), message, _as_bytes(buf))
+        return message if "`$" in message else f"{message} - at `$`"
+    data = _as_bytes(buf)
+    if message == "Input data was truncated":
+        if not data.strip(b" \t\r\n"):
+            return "JSON input is empty - at `$`"
+        surrogate = _lone_surrogate(data)
+        if surrogate >= 0:  # msgspec says "truncated" for "\ud800x"
+            return _at("JSON is malformed: invalid utf-16 surrogate pair", data, surrogate)
+        return _at("JSON is truncated", data, len(data))
+    match = _BYTE_OFFSET.search(message)
+    if match is None:
+        return message
+    offset = int(match.group(1))
+    if offset < len(data) and data[offset] < 0x20 and "invalid character" in message:
+        message = f"JSON is malformed: raw control character 0x{data[offset]:02x} in a string"
+    else:
+        message = message[: match.start()]
+    return _at(message, data, offset)
+
+
+_BYTE_OFFSET = re.compile(r" \(byte (\d+)\)$")
+# A number msgspec cannot hold, met where its path has ``[...]`` for a key
+# (untyped values: the slow path's parse, dict values).
+_UNLOCATED_RANGE_ERROR = re.compile(
+    r"(Number out of range|Integer value out of range) - at `\$[^`]*\[\.\.\.\]"
+)
+_LONE_SURROGATE = re.compile(
+    rb"\\(?:u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|u[dD][c-fC-F][0-9a-fA-F]{2}|.)",
+    re.DOTALL,
+)
+
+
+def _too_deep(data: bytes) -> str:
+    """The message for a RecursionError: where the nesting crossed MAX_DEPTH."""
+    offset, depth = _locate.deepest(data, MAX_DEPTH)
+    if depth > MAX_DEPTH:
+        return _at(f"JSON is nested more than {MAX_DEPTH} levels deep", data, offset)
+    # Nesting within the limit still ran out of stack: the caller's stack was
+    # nearly exhausted already. Not the document's fault, but still no crash.
+    return _at(
+        f"JSON nested {depth} levels deep exhausted the Python recursion limit",
+        data,
+        max(offset, 0),
+    )
+
+
+def _bad_unicode(exc: UnicodeError, buf: Buffer) -> str:
+    data = _as_bytes(buf)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return _at("JSON is malformed: invalid UTF-8", data, err.start)
+    # A str holding a lone surrogate, which UTF-8 cannot encode.
+    start = getattr(exc, "start", 0)
+    offset = len(buf[:start].encode("utf-8", "surrogatepass")) if isinstance(buf, str) else 0
+    return _at("JSON is malformed: a lone surrogate in str input", data, offset)
+
+
+def _lone_surrogate(data: bytes) -> int:
+    """The offset of the first ``\\uXXXX`` escape that is half a surrogate pair, or -1."""
+    for match in _LONE_SURROGATE.finditer(data):
+        if len(match.group()) > 2:
+            return match.start()
+    return -1
+
+
+def _number_out_of_range(text: str, message: str, data: bytes) -> str:
+    """Locate the number msgspec refused: the first one it refuses on its own."""
+
+    def rejected(token: bytes) -> bool:
+        try:
+            msgspec.json.decode(token)
+        except msgspec.ValidationError:
+            return True
+        except msgspec.DecodeError:
+            return False
+        return False
+
+    offset = _locate.find_number(data, rejected)
+    return _at(text, data, offset) if offset >= 0 else message
 
 
 class Decoder(Generic[T]):
@@ -120,40 +233,117 @@ class Decoder(Generic[T]):
             return self._decoder.decode(buf)
         except msgspec.ValidationError as exc:
             if self._strict_decoder is not None:
-                raise _error(exc, line=line) from None
+                raise _error(exc, buf, line=line) from None
             result: T = _slow_decode(buf, self.type, exc, line)
             return result
-        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
-            raise _error(exc, line=line) from None
+        # UnicodeError: invalid UTF-8 in a string msgspec builds, or a str
+        # argument holding a lone surrogate (which it cannot encode).
+        except (msgspec.DecodeError, RecursionError, UnicodeError) as exc:
+            raise _error(exc, buf, line=line) from None
+
+
+_Fixups = list[tuple[tuple[Any, ...], Any]]
 
 
 def _slow_decode(buf: Buffer, tp: Any, first_error: Exception, line: int | None) -> Any:
-    """Decode a body holding union members of unknown types (default mode only)."""
+    """Decode a body holding values the fast decoder refuses but stepwire keeps.
+
+    Those are union members of unknown types and free-form values (default
+    mode only). Parsing untyped reads every byte, ignored fields included, so
+    this path is also where a free-form value's depth and integers are checked.
+    """
+    fixups: _Fixups = []
     try:
         obj = msgspec.json.decode(buf)
-        fixups: list[tuple[tuple[Any, ...], UnknownObject]] = []
         replacement = _walk(obj, tp, (), fixups)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
-        # ValidationError: _walk's check of an unknown delta's index
-        raise _error(exc, line=line) from None
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeError) as exc:
+        # ValidationError: a number msgspec cannot hold, or an unknown delta's index
+        raise _error(exc, buf, line=line) from None
+    except _FreeFormError as exc:
+        raise DecodeError(str(exc), line=line) from None
     if not fixups:
-        raise _error(first_error, line=line) from None
+        raise _error(first_error, buf, line=line) from None
     if replacement is not None:  # the whole document is one unknown member
         return fixups[0][1]
     try:
         result = msgspec.convert(obj, tp)
     except (msgspec.ValidationError, RecursionError) as exc:
-        raise _error(exc, line=line) from None
-    for path, unknown in fixups:
+        raise _error(exc, buf, line=line) from None
+    for path, kept in fixups:
         parent = result
         for key in path[:-1]:
-            parent = getattr(parent, key) if isinstance(parent, msgspec.Struct) else parent[key]
+            parent = _child(parent, key)
         last = path[-1]
         if isinstance(parent, msgspec.Struct):
-            setattr(parent, last, unknown)
+            setattr(parent, _attribute(type(parent), last), kept)
         else:
-            parent[last] = unknown
+            parent[last] = kept
     return result
+
+
+def _child(parent: Any, key: Any) -> Any:
+    if isinstance(parent, msgspec.Struct):
+        return getattr(parent, _attribute(type(parent), key))
+    return parent[key]
+
+
+@cache
+def _attribute(cls: type[msgspec.Struct], encode_name: str) -> str:
+    """The attribute holding a field, by the name it has in JSON."""
+    return next(name for name, json_name, _ in _struct_fields(cls) if json_name == encode_name)
+
+
+class _FreeFormError(Exception):
+    """A kept free-form value breaks a limit; the message names the path."""
+
+
+def _check_free_form(value: Any, path: tuple[Any, ...]) -> None:
+    """Check a value kept as parsed against MAX_DEPTH and the signed 64-bit range.
+
+    Iterative, so that the check itself cannot run out of stack: what it walks
+    came from msgspec, which may have nested it as deep as the recursion limit.
+    """
+    steps: list[Any] = list(path)
+    if type(value) is int:
+        _check_int(value, steps)
+        return
+    if not isinstance(value, (dict, list)):
+        return
+    if len(steps) >= MAX_DEPTH:
+        _too_deep_at(steps)
+    iterators: list[Iterator[tuple[Any, Any]]] = [_items(value)]
+    steps.append(None)
+    while iterators:
+        for key, item in iterators[-1]:
+            steps[-1] = key
+            if type(item) is int:
+                _check_int(item, steps)
+            elif isinstance(item, (dict, list)):
+                if len(steps) >= MAX_DEPTH:
+                    _too_deep_at(steps)
+                iterators.append(_items(item))
+                steps.append(None)
+                break
+        else:
+            iterators.pop()
+            steps.pop()
+
+
+def _items(container: dict[str, Any] | list[Any]) -> Iterator[tuple[Any, Any]]:
+    return iter(container.items()) if isinstance(container, dict) else enumerate(container)
+
+
+def _check_int(value: int, steps: list[Any]) -> None:
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise _FreeFormError(
+            f"Integer out of range (signed 64 bits) - at `{_locate.format_path(steps)}`"
+        )
+
+
+def _too_deep_at(steps: list[Any]) -> None:
+    raise _FreeFormError(
+        f"JSON is nested more than {MAX_DEPTH} levels deep - at `{_locate.format_path(steps)}`"
+    )
 
 
 @cache
@@ -185,10 +375,8 @@ def _check_index(obj: dict[str, Any], path: tuple[Any, ...]) -> None:
     """An unknown delta still needs the integer ``index`` every merge relies on."""
     index = obj.get("index")
     if type(index) is not int:
-        where = "$" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path)
-        raise msgspec.ValidationError(
-            f"Expected `int`, got `{type(index).__name__}` - at `{where}.index`"
-        )
+        where = _locate.format_path((*path, "index"))
+        raise _FreeFormError(f"Expected `int`, got `{type(index).__name__}` - at `{where}`")
 
 
 # By member set: ``Nullable[StepDetailsDelta]`` is a flat union of the same
@@ -196,12 +384,20 @@ def _check_index(obj: dict[str, Any], path: tuple[Any, ...]) -> None:
 _FALLBACKS = {frozenset(_members(union)): fallback for union, fallback in FALLBACKS.items()}
 
 
-def _walk(obj: Any, tp: Any, path: tuple[Any, ...], fixups: list[Any]) -> Any:
-    """Find unknown union members in ``obj`` (parsed untyped) by following ``tp``.
+def _walk(obj: Any, tp: Any, path: tuple[Any, ...], fixups: _Fixups) -> Any:
+    """Find the values to keep as parsed in ``obj`` (parsed untyped) by following ``tp``.
 
-    Each is recorded in ``fixups`` with its path and replaced in ``obj`` by a
-    placeholder; returns the placeholder if ``obj`` itself is one.
+    Those are unknown union members and free-form values that are not scalars.
+    Each is checked (``_check_free_form``), recorded in ``fixups`` with its
+    JSON path and replaced in ``obj`` by a placeholder the typed conversion
+    accepts; returns the placeholder if ``obj`` itself is one.
     """
+    if _is_free_form(tp):
+        _check_free_form(obj, path)
+        if isinstance(obj, (dict, list)):
+            fixups.append((path, obj))
+            return _FREE_FORM_PLACEHOLDER
+        return None
     tp = _strip(tp)
     members = _members(tp)
     if isinstance(obj, dict):
@@ -216,15 +412,16 @@ def _walk(obj: Any, tp: Any, path: tuple[Any, ...], fixups: list[Any]) -> Any:
             unknown_cls, placeholder = fallback
             if issubclass(unknown_cls, (UnknownToolCallDelta, UnknownOutputDelta)):
                 _check_index(obj, path)
+            _check_free_form(obj, path)
             fixups.append((path, unknown_cls(obj)))
             return dict(placeholder)
         if len(structs) > 1:
             structs = [m for m in structs if _tag_of(m) == tag]
         if structs:
             cls = structs[0]
-            for name, encode_name, ftype in _struct_fields(cls):
+            for _name, encode_name, ftype in _struct_fields(cls):
                 if encode_name in obj:
-                    new = _walk(obj[encode_name], ftype, (*path, name), fixups)
+                    new = _walk(obj[encode_name], ftype, (*path, encode_name), fixups)
                     if new is not None:
                         obj[encode_name] = new
             return None
@@ -246,6 +443,15 @@ def _walk(obj: Any, tp: Any, path: tuple[Any, ...], fixups: list[Any]) -> Any:
                         obj[i] = new
                 return None
     return None
+
+
+# Any scalar the fast decoder accepts for a free-form value would do.
+_FREE_FORM_PLACEHOLDER = ""
+
+
+@cache
+def _is_free_form(tp: Any) -> bool:
+    return any(meta is FREE_FORM for meta in getattr(tp, "__metadata__", ()))
 
 
 # --------------------------------------------------------------------------
@@ -358,7 +564,8 @@ def decode_api_error(buf: bytes) -> ApiError:
             return msgspec.convert(body.error, ApiError)
         if body.error is msgspec.UNSET:
             return _API_ERROR.decode(buf)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+    # ValidationError: an error object of the wrong shape, or a number msgspec cannot hold
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, RecursionError):
         pass
     return ApiError(message=buf.decode("utf-8", "replace"))
 
@@ -395,7 +602,9 @@ def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:
     """
     dec = _select(_STEP, strict)
     if isinstance(buf, str):
-        buf = buf.encode()
+        # surrogatepass: a lone surrogate becomes bytes that are not UTF-8, so
+        # its line fails like any other invalid UTF-8 (with its line number).
+        buf = buf.encode("utf-8", "surrogatepass")
     elif not isinstance(buf, (bytes, bytearray, memoryview)):
         raise TypeError(f"Expected bytes, bytearray, memoryview or str, got {type(buf).__name__}")
     view = memoryview(buf).cast("B")

@@ -20,8 +20,11 @@ class DecodeError(ValueError):
     Attributes
     ----------
     path : str or None
-        The JSON path of the offending value, when the error is about a value
-        rather than about the JSON syntax.
+        The JSON path of the offending value: for a syntax error (malformed,
+        truncated or empty input, invalid UTF-8, a raw control character,
+        nesting too deep), the value being read where it went wrong. Very
+        deep paths are abbreviated (``$.x[0]{64}``: ``[0]`` 64 times; see
+        docs/limits.md). ``None`` only for messages that carry no path.
     line : int or None
         The 1-based line number, for NDJSON input.
     """

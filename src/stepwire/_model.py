@@ -64,6 +64,34 @@ ErrorCode = Annotated[str, StrictAs(Literal["server_error", "rate_limit_exceeded
 Ranker = Annotated[str, StrictAs(Literal["auto", "default_2024_08_21"])]
 StringMap = dict[str, str]
 
+#: Every integer field: JSON integers outside signed 64 bits are refused, as most
+#: JSON consumers (and the API itself) cannot represent them.
+Int64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+
+
+class FreeForm:
+    """``Annotated`` metadata: a field whose value may be any JSON value.
+
+    The fast decoder accepts only the scalars such a field usually holds; an
+    array or object there makes it fail, and the fallback (``_decode._walk``)
+    then keeps the value as parsed after checking its depth and integers
+    against the limits every free-form value obeys (docs/limits.md).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "FreeForm()"
+
+
+FREE_FORM = FreeForm()
+
+if TYPE_CHECKING:
+    #: Any JSON value (file search ``attributes`` values).
+    JSONValue: TypeAlias = Any
+else:
+    JSONValue = Annotated[Union[str, Int64, float, bool, None], FREE_FORM]
+
 
 class _Base(Struct, kw_only=True, gc=False, repr_omit_defaults=True):
     """Options shared by every model Struct."""
@@ -90,21 +118,21 @@ class LastError(_Base, kw_only=True):
 class PromptTokenDetails(_Base, kw_only=True):
     """Prompt token breakdown (the live API spells it ``prompt_token_details``)."""
 
-    cached_tokens: Nullable[int] = UNSET
+    cached_tokens: Nullable[Int64] = UNSET
 
 
 class CompletionTokensDetails(_Base, kw_only=True):
     """Completion token breakdown."""
 
-    reasoning_tokens: Nullable[int] = UNSET
+    reasoning_tokens: Nullable[Int64] = UNSET
 
 
 class Usage(_Base, kw_only=True):
     """Token usage of a run step; ``null`` while the step is in progress."""
 
-    completion_tokens: int
-    prompt_tokens: int
-    total_tokens: int
+    completion_tokens: Int64
+    prompt_tokens: Int64
+    total_tokens: Int64
     prompt_token_details: Nullable[PromptTokenDetails] = UNSET
     # The plural spelling other OpenAI endpoints use; kept apart so that a body
     # carrying either spelling round-trips as sent.
@@ -185,7 +213,7 @@ class FileSearchResult(_Base, kw_only=True):
     file_id: str
     file_name: str
     score: Score
-    attributes: Nullable[dict[str, Any]] = UNSET
+    attributes: Nullable[dict[str, JSONValue]] = UNSET
     content: Nullable[list[FileSearchResultContent]] = UNSET
 
 
@@ -346,8 +374,8 @@ class ClickAction(_Tagged, tag="click", kw_only=True):
     """Azure computer use: a click."""
 
     type: ClassVar[Literal["click"]] = "click"
-    x: int
-    y: int
+    x: Int64
+    y: Int64
     button: str
 
 
@@ -355,15 +383,15 @@ class DoubleClickAction(_Tagged, tag="double_click", kw_only=True):
     """Azure computer use: a double click."""
 
     type: ClassVar[Literal["double_click"]] = "double_click"
-    x: int
-    y: int
+    x: Int64
+    y: Int64
 
 
 class CoordinatePoint(_Base, kw_only=True):
     """A point on the screen."""
 
-    x: int
-    y: int
+    x: Int64
+    y: Int64
 
 
 class DragAction(_Tagged, tag="drag", kw_only=True):
@@ -384,8 +412,8 @@ class MoveAction(_Tagged, tag="move", kw_only=True):
     """Azure computer use: a pointer move."""
 
     type: ClassVar[Literal["move"]] = "move"
-    x: int
-    y: int
+    x: Int64
+    y: Int64
 
 
 class ScreenshotAction(_Tagged, tag="screenshot", kw_only=True):
@@ -398,10 +426,10 @@ class ScrollAction(_Tagged, tag="scroll", kw_only=True):
     """Azure computer use: a scroll."""
 
     type: ClassVar[Literal["scroll"]] = "scroll"
-    x: int
-    y: int
-    scroll_x: int
-    scroll_y: int
+    x: Int64
+    y: Int64
+    scroll_x: Int64
+    scroll_y: Int64
 
 
 class TypeAction(_Tagged, tag="type", kw_only=True):
@@ -630,19 +658,19 @@ class _StepHeader(_Base, kw_only=True):
 
     id: str
     object: Literal["thread.run.step", "assistant.run.step"]
-    created_at: int
+    created_at: Int64
     run_id: str
     assistant_id: str
     thread_id: str
     type: StepType
     status: StepStatus
-    cancelled_at: Nullable[int] = UNSET
-    completed_at: Nullable[int] = UNSET
+    cancelled_at: Nullable[Int64] = UNSET
+    completed_at: Nullable[Int64] = UNSET
     # The live API sends expires_at; the spec documents expired_at. Both are
     # kept, each exactly as sent.
-    expires_at: Nullable[int] = UNSET
-    expired_at: Nullable[int] = UNSET
-    failed_at: Nullable[int] = UNSET
+    expires_at: Nullable[Int64] = UNSET
+    expired_at: Nullable[Int64] = UNSET
+    failed_at: Nullable[Int64] = UNSET
     last_error: Nullable[LastError] = UNSET
     usage: Nullable[Usage] = UNSET
     metadata: Nullable[Metadata] = UNSET
@@ -678,7 +706,7 @@ class CodeInterpreterLogsDelta(_Tagged, tag="logs", kw_only=True):
     """A fragment of code interpreter log output."""
 
     type: ClassVar[Literal["logs"]] = "logs"
-    index: int
+    index: Int64
     logs: Nullable[str] = UNSET
 
 
@@ -692,7 +720,7 @@ class CodeInterpreterImageDelta(_Tagged, tag="image", kw_only=True):
     """A code interpreter image output inside a delta."""
 
     type: ClassVar[Literal["image"]] = "image"
-    index: int
+    index: Int64
     image: Nullable[ImageFileDelta] = UNSET
 
 
@@ -714,7 +742,7 @@ class CodeInterpreterDelta(_Base, kw_only=True):
 class _ToolCallDeltaBase(_Tagged, kw_only=True):
     """Fields every tool-call delta has: ``index`` always, ``id`` on the first only."""
 
-    index: int
+    index: Int64
     id: Nullable[str] = UNSET
 
 
