@@ -14,6 +14,7 @@ from stepwire._generate import generate_steps
 
 STEPS = generate_steps(200, seed=3)
 LINES = [orjson.dumps(s) for s in STEPS]
+STEP_BODY = LINES[0]
 
 
 @pytest.mark.parametrize("end", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
@@ -62,3 +63,50 @@ def test_strict_ndjson() -> None:
     assert len(stepwire.decode_lines(body)) == 2
     with pytest.raises(stepwire.DecodeError, match=r"line 2: .*unknown field `extra`"):
         stepwire.decode_lines(body, strict=True)
+
+
+# -- max_line_bytes ------------------------------------------------------------------
+
+
+def _line(size: int) -> bytes:
+    """A valid step line of exactly ``size`` bytes (without its newline), padded with spaces."""
+    body = stepwire.encode(stepwire.decode_step(STEP_BODY))
+    assert len(body) <= size
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize("newline", [b"\n", b""], ids=["newline", "eof"])
+def test_iter_lines_max_line_bytes_is_inclusive(newline):
+    size = len(STEP_BODY) + 10
+    steps = list(stepwire.iter_lines(io.BytesIO(_line(size) + newline), max_line_bytes=size))
+    assert len(steps) == 1
+    with pytest.raises(stepwire.DecodeError, match=r"^line 1: line longer than max_line_bytes"):
+        list(stepwire.iter_lines(io.BytesIO(_line(size + 1) + newline), max_line_bytes=size))
+
+
+def test_iter_lines_reads_no_further_than_the_limit_and_leaves_the_next_line():
+    size = len(STEP_BODY) + 10
+    reads = []
+
+    class Recording(io.BytesIO):
+        def readline(self, limit=-1):
+            line = super().readline(limit)
+            reads.append(len(line))
+            return line
+
+    f = Recording(_line(size) + b"\n" + b"x" * (50 * size) + b"\n" + _line(size) + b"\n")
+    lines = stepwire.iter_lines(f, max_line_bytes=size)
+    assert next(lines).id
+    with pytest.raises(stepwire.DecodeError) as info:
+        next(lines)
+    assert info.value.line == 2
+    assert max(reads) <= size + 1
+    assert len(list(stepwire.iter_lines(f))) == 1  # the file is at the third line
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(0, ValueError), (-1, ValueError), (1.0, TypeError), (True, TypeError)]
+)
+def test_iter_lines_max_line_bytes_must_be_a_positive_int(value, error):
+    with pytest.raises(error, match="max_line_bytes"):
+        stepwire.iter_lines(io.BytesIO(b""), max_line_bytes=value)

@@ -11,8 +11,8 @@ known bodies never pay for the fallback.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from functools import cache
+from collections.abc import Callable, Iterator
+from functools import cache, partial
 from typing import IO, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
@@ -41,6 +41,8 @@ T = TypeVar("T")
 Buffer = Union[bytes, bytearray, memoryview, str]
 
 _BLANK_LINE = re.compile(rb"[^ \t\r\n]")
+#: The longest NDJSON line ``iter_lines`` reads, by default.
+MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
 #: The deepest nesting, counting every object and array from the document
@@ -642,10 +644,12 @@ def _newline_finder(view: memoryview) -> Any:
     return find
 
 
-def iter_lines(file: IO[bytes], *, strict: bool = False) -> Iterator[RunStep]:
+def iter_lines(
+    file: IO[bytes], *, strict: bool = False, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[RunStep]:
     """Decode an NDJSON file lazily, one run step per line.
 
-    Memory stays bounded by the longest line, whatever the file's size.
+    Memory stays bounded by ``max_line_bytes``, whatever the file's size.
 
     Parameters
     ----------
@@ -654,6 +658,10 @@ def iter_lines(file: IO[bytes], *, strict: bool = False) -> Iterator[RunStep]:
         a socket file).
     strict : bool, default False
         Enforce the spec's constraints (see ``Decoder``).
+    max_line_bytes : int, default 16 MiB
+        The longest line read, its ``\n`` not counted. A longer line is a
+        ``DecodeError``; it is read no further than the limit, and the file
+        is left at the start of the next line.
 
     Yields
     ------
@@ -662,17 +670,42 @@ def iter_lines(file: IO[bytes], *, strict: bool = False) -> Iterator[RunStep]:
     Raises
     ------
     DecodeError
-        For a bad line; the message starts with ``line N:`` (1-based).
+        For a bad or too long line; the message starts with ``line N:`` (1-based).
+    TypeError
+        If ``file`` is not a binary file, or ``max_line_bytes`` not an int.
+    ValueError
+        If ``max_line_bytes`` is less than 1.
     """
-    decode = _select(_STEP, strict)._decode
+    if not isinstance(max_line_bytes, int) or isinstance(max_line_bytes, bool):
+        raise TypeError(f"max_line_bytes must be an int, not {type(max_line_bytes).__name__}")
+    if max_line_bytes < 1:
+        raise ValueError(f"max_line_bytes must be at least 1, not {max_line_bytes}")
+    return _iter_lines(file, _select(_STEP, strict)._decode, max_line_bytes)
+
+
+def _iter_lines(
+    file: IO[bytes], decode: Callable[[Buffer, int | None], RunStep], limit: int
+) -> Iterator[RunStep]:
     blank = _BLANK_LINE.search
-    for lineno, line in enumerate(iter(file.readline, b""), 1):
+    # One byte over the limit: a line of exactly `limit` bytes comes with its "\n".
+    for lineno, line in enumerate(iter(partial(file.readline, limit + 1), b""), 1):
         if not isinstance(line, (bytes, bytearray)):
             raise TypeError(
                 f"iter_lines needs a binary file; readline() gave {type(line).__name__}"
             )
+        if len(line) > limit and line[-1] != 0x0A:
+            _skip_line(file, limit)
+            raise DecodeError(f"line longer than max_line_bytes ({limit} bytes)", line=lineno)
         if blank(line) is not None:
             yield decode(line, lineno)
+
+
+def _skip_line(file: IO[bytes], size: int) -> None:
+    """Read past the end of the current line, ``size`` bytes at a time at most."""
+    while True:
+        rest = file.readline(size)
+        if not rest or rest[-1] == 0x0A:
+            return
 
 
 _ENCODER = msgspec.json.Encoder()
