@@ -1141,3 +1141,49 @@ def test_apply_delta_does_not_look_at_the_status():
     step = stepwire.decode_step(to_json(step_object(tool_calls(), status="completed")))
     stepwire.apply_delta(step, stepwire.decode_delta(to_json(first_fn_delta(0, "c", "f"))))
     assert calls_of(step)[0].function.name == "f"
+
+
+def test_apply_delta_one_at_a_time_with_calls_opened_out_of_order():
+    """Call 1 opened before call 0: the next call must still find each by its index."""
+    from stepwire import _merge
+
+    deltas = [
+        fn_delta(2, id="c2", name="c"),
+        fn_delta(1, id="c1", name="b"),
+        fn_delta(2, arguments="{2}"),
+        fn_delta(0, id="c0", name="a"),
+        fn_delta(1, arguments="{1}"),
+    ]
+    at_once = stepwire.decode_step(to_json(EMPTY))
+    stepwire.apply_delta(at_once, [stepwire.decode_delta(to_json(d)) for d in deltas])
+    one_by_one = stepwire.decode_step(to_json(EMPTY))
+    for d in deltas:
+        stepwire.apply_delta(one_by_one, stepwire.decode_delta(to_json(d)))
+    assert one_by_one == at_once
+    assert [(c.id, c.function.arguments) for c in calls_of(one_by_one)] == [
+        ("c0", ""),
+        ("c1", "{1}"),
+        ("c2", "{2}"),
+    ]
+    # Contiguous again: nothing left to remember; and nothing outlives its snapshot.
+    assert id(one_by_one) not in _merge._INDEXES
+    gap = stepwire.decode_step(to_json(EMPTY))
+    stepwire.apply_delta(gap, stepwire.decode_delta(to_json(fn_delta(1, name="x"))))
+    key = id(gap)
+    assert key in _merge._INDEXES
+    del gap
+    assert key not in _merge._INDEXES
+
+
+def test_apply_delta_code_outputs_opened_out_of_order_one_at_a_time():
+    deltas = [
+        code_delta(0, id="ci", input="x"),
+        code_delta(0, outputs=[{"index": 1, "type": "logs", "logs": "B"}]),
+        code_delta(0, outputs=[{"index": 0, "type": "logs", "logs": "A"}]),
+        code_delta(0, outputs=[{"index": 1, "type": "logs", "logs": "b"}]),
+    ]
+    step = stepwire.decode_step(to_json(EMPTY))
+    for d in deltas:
+        stepwire.apply_delta(step, stepwire.decode_delta(to_json(d)))
+    outputs = calls_of(step)[0].code_interpreter.outputs
+    assert [o.logs for o in outputs] == ["A", "Bb"]

@@ -270,6 +270,10 @@ def test_last_event_id(impl):
         (b"retry:  15\n", None),
         (b"retry:\n", None),
         ("retry: \u0661\u0662\n".encode(), None),  # non-ASCII digits
+        (b"retry: 999999999999999999\n", 999_999_999_999_999_999),  # 18 digits
+        (b"retry: 1000000000000000000\n", None),  # 19: ignored
+        (b"retry: " + b"0" * 5000 + b"1500\n", 1500),  # leading zeros do not count
+        (b"retry: 1500\nretry: " + b"9" * 5000 + b"\n", 1500),  # past int()'s digit limit
     ],
 )
 def test_retry(impl, lines, retry):

@@ -13,6 +13,7 @@ of fragments (``StepState.bufs``), joined once when the snapshot is read
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -651,6 +652,7 @@ def apply_delta(
     deltas = (delta,) if isinstance(delta, RunStepDeltaEvent) else delta
     state = StepState()
     state.reset(snapshot)
+    state.indexes = _out_of_order_indexes(snapshot)
     try:
         for d in deltas:
             if not isinstance(d, RunStepDeltaEvent):
@@ -660,7 +662,31 @@ def apply_delta(
             merge_delta(state, d)
     finally:
         state.flush()
+        _remember_indexes(snapshot, state.indexes)
     return snapshot
+
+
+# A list merged by index is kept in index order without gaps, so position i is
+# index i, except where deltas opened items out of order (index 1 before 0):
+# then only the delta indexes say which item is which. The Accumulator keeps
+# them in its StepState; apply_delta, called once per delta, keeps them here,
+# by snapshot, for as long as the snapshot lives.
+_INDEXES: dict[int, tuple[weakref.ref[RunStep], dict[Key, list[int]]]] = {}
+
+
+def _out_of_order_indexes(snapshot: RunStep) -> dict[Key, list[int]]:
+    entry = _INDEXES.get(id(snapshot))
+    if entry is None or entry[0]() is not snapshot:
+        return {}
+    return entry[1]
+
+
+def _remember_indexes(snapshot: RunStep, indexes: dict[Key, list[int]]) -> None:
+    key = id(snapshot)
+    if all(index[-1] == len(index) - 1 for index in indexes.values() if index):
+        _INDEXES.pop(key, None)  # positions are indexes again: nothing to remember
+        return
+    _INDEXES[key] = (weakref.ref(snapshot, lambda _: _INDEXES.pop(key, None)), indexes)
 
 
 class _StateView:

@@ -46,6 +46,7 @@ IMPLEMENTATION = "cython"
 
 cdef object _LAZY = object()  # StreamEvent.data not decoded yet
 cdef Py_ssize_t _MAX_NAMES = 64
+cdef Py_ssize_t _MAX_RETRY_DIGITS = 18  # see _stream_py
 # A buffer this much larger than what it holds is given back: one huge chunk
 # or event must not pin its memory for the rest of a long-lived stream.
 cdef Py_ssize_t _SHRINK_ABOVE = 1 << 20
@@ -576,7 +577,11 @@ cdef class Accumulator:
             for i in range(vlen):
                 if not (b'0' <= value[i] <= b'9'):
                     return 0
-            self.retry = int(PyBytes_FromStringAndSize(value, vlen))
+            while vlen > 1 and value[0] == b'0':
+                value += 1
+                vlen -= 1
+            if vlen <= _MAX_RETRY_DIGITS:
+                self.retry = int(PyBytes_FromStringAndSize(value, vlen))
         return 0
 
     cdef str _event_name(self):

@@ -32,6 +32,9 @@ IMPLEMENTATION = "python"
 
 _BOM = b"\xef\xbb\xbf"
 _MAX_NAMES = 64  # event names kept decoded; a hostile stream cannot grow the cache
+# A longer reconnection time (over 31 million years, in milliseconds) is
+# ignored: int() refuses very long digit strings, and no client could wait it.
+_MAX_RETRY_DIGITS = 18
 
 
 class StreamEvent:
@@ -320,7 +323,9 @@ class Accumulator:
             if b"\0" not in value:
                 self.last_event_id = value.decode("utf-8", "replace")
         elif name == b"retry" and value.isdigit():  # ASCII digits only, for bytes
-            self.retry = int(value)
+            digits = value.lstrip(b"0") or b"0"
+            if len(digits) <= _MAX_RETRY_DIGITS:
+                self.retry = int(digits)
 
     def _name(self, raw: bytes) -> str:
         name = self._names.get(raw)
