@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SOURCES := $(shell find src -name '*.py' -o -name '*.pyx' -o -name '*.pxd') pyproject.toml setup.py
 
-.PHONY: all demo test lint bench bench-check clean
+.PHONY: all demo test lint bench bench-check bench-rss clean fuzz fuzz-corpus asan warnings
 
 all: test
 
@@ -16,18 +16,19 @@ $(VENV)/bin/python:
 
 # A real (non-editable) install: the tests import what a user would get.
 $(VENV)/.installed: $(VENV)/bin/python $(SOURCES)
-	$(PY) -m pip install --quiet --disable-pip-version-check '.[test,bench,lint]'
+	$(PY) -m pip install --quiet --disable-pip-version-check '.[test,bench,lint,fuzz]'
 	@touch $@
 
 demo: $(VENV)/.installed
 	$(PY) -m benchmarks.demo
 
+# The suite includes tests/test_fuzz.py: a short, seeded fuzz run (about 20 s).
 test: $(VENV)/.installed
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m ruff format --check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks fuzz
+	$(PY) -m ruff format --check src tests benchmarks fuzz
 	$(PY) -m mypy
 
 # The full run: raw results (pytest-benchmark JSON), then tables and charts from them.
@@ -40,6 +41,50 @@ bench: $(VENV)/.installed
 # A short pass: fails when a speed ratio drops under its floor (benchmarks/floors.toml).
 bench-check: $(VENV)/.installed
 	$(PY) -m benchmarks.check
+
+# Resident memory of iter_lines over a 1 GB NDJSON file (written once under build/rss/);
+# fails at 100 MB or more. Not in CI: writing the file takes about 45 s.
+bench-rss: $(VENV)/.installed
+	$(PY) -m benchmarks.rss
+
+# -- hardening (docs/hardening.md) ----------------------------------------------------
+
+FUZZ_TIME ?= 600
+FUZZ_ARGS ?=
+FUZZ_CORPUS := build/fuzz-corpus
+FUZZ_WORK := build/fuzz-work
+ASAN_DIR := build/asan
+# gcc's AddressSanitizer runtime, preloaded into an uninstrumented python; libstdc++
+# too, so that ASan intercepts C++ exceptions (matplotlib's ft2font throws on import).
+ASAN_PRELOAD = $(shell gcc -print-file-name=libasan.so) $(shell gcc -print-file-name=libstdc++.so)
+ASAN_ENV = LD_PRELOAD="$(ASAN_PRELOAD)" ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc \
+	PYTHONPATH=$(ASAN_DIR) STEPWIRE_EXPECT_BUILD=$(ASAN_DIR)
+
+# The seed corpus, built at run time: the real fixtures (../shared/fixtures/real, or
+# $$STEPWIRE_FIXTURES), samples/ and the seeded generator. The repository keeps no copy.
+fuzz-corpus: $(VENV)/.installed
+	$(PY) fuzz/fuzz_stepwire.py --build-corpus $(FUZZ_CORPUS)
+
+# The long run: FUZZ_TIME seconds (default 600). New inputs accumulate in $(FUZZ_WORK);
+# a finding is written to build/fuzz-artifacts/. More libFuzzer flags: FUZZ_ARGS=...
+fuzz: fuzz-corpus
+	mkdir -p $(FUZZ_WORK) build/fuzz-artifacts
+	$(PY) fuzz/fuzz_stepwire.py -max_total_time=$(FUZZ_TIME) -timeout=10 \
+		-rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=build/fuzz-artifacts/ \
+		$(FUZZ_ARGS) $(FUZZ_WORK) $(FUZZ_CORPUS)
+
+# The Cython module built with -fsanitize=address into $(ASAN_DIR) (src/ and .venv are
+# left alone), then the test suite and the fuzz corpus run against it. Not in CI (~2 min).
+asan: fuzz-corpus
+	test -f "$$(gcc -print-file-name=libasan.so)" || { echo "libasan not found (apt-get install gcc)"; exit 1; }
+	$(PY) fuzz/build_ext.py asan $(ASAN_DIR)
+	$(ASAN_ENV) $(PY) -c "import stepwire._stream_c as m; print(m.__file__); assert '/$(ASAN_DIR)/' in m.__file__"
+	$(ASAN_ENV) $(PY) -m pytest -p no:cacheprovider tests/
+	$(ASAN_ENV) $(PY) fuzz/fuzz_stepwire.py --replay $(FUZZ_CORPUS) $(wildcard $(FUZZ_WORK))
+
+# Fails on Cython and gcc -Wall -Wextra warnings from our .pyx (fuzz/build_ext.py).
+warnings: $(VENV)/.installed
+	$(PY) fuzz/build_ext.py warnings build/warnings
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1187,3 +1187,24 @@ def test_apply_delta_code_outputs_opened_out_of_order_one_at_a_time():
         stepwire.apply_delta(step, stepwire.decode_delta(to_json(d)))
     outputs = calls_of(step)[0].code_interpreter.outputs
     assert [o.logs for o in outputs] == ["A", "Bb"]
+
+
+def test_a_kept_delta_refused_when_its_step_opens(impl):
+    """The opening event is delivered (with the error), the other kept deltas merged."""
+    acc = impl.Accumulator()
+    kept = [
+        first_fn_delta(0, "call_0", "f"),
+        code_delta(0, input="x"),  # another type at index 0: refused at opening
+        fn_delta(0, arguments="{}"),
+    ]
+    for d in kept:
+        acc.feed(frame(DELTA, d))
+    with pytest.raises(stepwire.StreamError, match=r"1 of the 3 deltas kept") as info:
+        acc.feed(frame(CREATED, EMPTY) + frame("after", {}))
+    assert info.value.event == DELTA
+    assert [e.event for e in info.value.events] == [CREATED]
+    assert info.value.events[0].data == stepwire.decode_step(to_json(EMPTY))
+    call = calls_of(acc.steps["step_1"])[0]
+    assert (call.type, call.function.name, call.function.arguments) == ("function", "f", "{}")
+    assert dict(acc.pending) == {}
+    assert [e.event for e in acc.feed(b"")] == ["after"]

@@ -171,12 +171,19 @@ class StepTable:
         return state
 
 
-def set_step(table: StepTable, event: str, step: RunStep) -> None:
+def set_step(table: StepTable, event: str, step: RunStep) -> StreamError | None:
     """Apply a full step object (created, in_progress or a terminal event).
 
     The server's object replaces the snapshot. Deltas kept for a step never
     created are merged into an opening object; a terminal object already
     holds everything they carried, so it supersedes them.
+
+    Returns
+    -------
+    StreamError or None
+        What to raise once the event itself is delivered, if kept deltas
+        were refused. Each refused delta is skipped, as it would have been
+        live; the object and the other deltas are applied all the same.
     """
     state = table.open(step.id)
     table.finished.pop(step.id, None)
@@ -185,9 +192,26 @@ def set_step(table: StepTable, event: str, step: RunStep) -> None:
     state.reset(step)
     state.ended = event if event in TERMINAL else None
     pending, state.pending = state.pending, []
-    if event not in TERMINAL:
-        for delta in pending:
-            merge_delta(state, delta, event=DELTA)
+    if event in TERMINAL:
+        return None
+    refused = [exc for exc in (_merge_kept(state, d) for d in pending) if exc is not None]
+    if not refused:
+        return None
+    return StreamError(
+        f"{len(refused)} of the {len(pending)} deltas kept for step {step.id!r} refused "
+        f"when its {event!r} object arrived (the event and the rest are applied); "
+        f"the first: {refused[0]}",
+        event=DELTA,
+    )
+
+
+def _merge_kept(state: StepState, delta: RunStepDeltaEvent) -> StreamError | None:
+    """Merge a kept delta; a refusal is returned, so that the next ones still merge."""
+    try:
+        merge_delta(state, delta, event=DELTA)
+    except StreamError as exc:
+        return exc
+    return None
 
 
 def merge_delta(state: StepState, delta: RunStepDeltaEvent, *, event: str | None = None) -> None:

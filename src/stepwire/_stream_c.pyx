@@ -497,12 +497,12 @@ cdef class Accumulator:
                 elif line_end - p > self._limit and not (
                     line_end - p >= 5 and memcmp(p, b"data:", 5) == 0
                 ):
-                    self._oversize(events)  # data lines are measured by _field
+                    self._oversize()  # data lines are measured by _field
                 elif p[0] != b':':  # ":" starts a comment
-                    self._field(p, line_end - p, events)
+                    self._field(p, line_end - p)
             except StreamError as exc:
                 self._consume(next_line - base)
-                exc.events = events
+                exc.events = events + exc.events  # with an event delivered alongside the error
                 raise
             p = next_line
         self._consume(p - base)
@@ -512,7 +512,11 @@ cdef class Accumulator:
             self._len = 1
             self._shrink(&self._buf, &self._cap, self._len)
             if not self._skipping:
-                self._oversize(events)
+                try:
+                    self._oversize()
+                except StreamError as exc:
+                    exc.events = events
+                    raise
         self._shrink(&self._buf, &self._cap, self._len)
         return events
 
@@ -526,7 +530,7 @@ cdef class Accumulator:
             self._len < 5 and memcmp(self._buf, b"data:", self._len) == 0
         )
 
-    cdef int _oversize(self, list events) except -1:
+    cdef int _oversize(self) except -1:
         """Refuse the current event: its data or a line passed ``max_event_bytes``."""
         cdef object name = self._event_name() if self._nlen else None
         self._has_data = False
@@ -539,10 +543,9 @@ cdef class Accumulator:
             "discarded up to its end",
             event=name,
         )
-        exc.events = events
         raise exc
 
-    cdef int _field(self, const char* line, Py_ssize_t n, list events) except -1:
+    cdef int _field(self, const char* line, Py_ssize_t n) except -1:
         cdef const char* colon = <const char*>memchr(line, b':', n)
         cdef Py_ssize_t flen = n
         cdef const char* value = line + n
@@ -557,7 +560,7 @@ cdef class Accumulator:
                 vlen -= 1
         if flen == 4 and memcmp(line, b"data", 4) == 0:
             if self._dlen + vlen > self._limit:  # the data joined, as _stream_py counts it
-                return self._oversize(events)
+                return self._oversize()
             self._grow(&self._data, &self._dcap, self._dlen + vlen + 1)
             memcpy(self._data + self._dlen, value, vlen)
             self._dlen += vlen
@@ -601,7 +604,7 @@ cdef class Accumulator:
         cdef Py_ssize_t rlen
         cdef str name
         cdef bytes raw
-        cdef object data, state, delta
+        cdef object data, delta, refused
         if not self._has_data:
             self._nlen = 0
             return None
@@ -630,7 +633,11 @@ cdef class Accumulator:
             # The snapshot is a second decode: deltas change it in place, and
             # the event must go on saying what the server sent.
             self._last_sid = None
-            set_step(self._table, name, _STEP.decode(raw))
+            refused = set_step(self._table, name, _STEP.decode(raw))
+            if refused is not None:
+                # The event is applied: it goes out with the error, as completed.
+                refused.events = [_event(name, data, self.last_event_id, raw)]
+                raise refused
         elif name == "error":
             data = decode_api_error(raw)
         else:

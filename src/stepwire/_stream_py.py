@@ -230,7 +230,11 @@ class Accumulator:
             # know that the bytes that end it end a line, not the event.
             self._tail = tail[:1]
             if not self._skipping:
-                self._oversize(events)
+                try:
+                    self._oversize()
+                except StreamError as exc:
+                    exc.events = events
+                    raise
         return events
 
     def close(self) -> list[StreamEvent]:
@@ -279,12 +283,12 @@ class Accumulator:
                 elif self._skipping:
                     continue
                 elif len(line) - end > self._limit and not line.startswith(b"data:"):
-                    self._oversize(events)  # data lines are measured by _field
+                    self._oversize()  # data lines are measured by _field
                 elif line[0] != 0x3A:  # ":" starts a comment
-                    self._field(line[:-end], events)
+                    self._field(line[:-end])
             except StreamError as exc:
                 self._tail = b"".join(lines[n + 1 :]) + self._tail
-                exc.events = events
+                exc.events = events + exc.events  # with an event delivered alongside the error
                 raise
         return events
 
@@ -294,7 +298,7 @@ class Accumulator:
             return self._size + len(tail) - (5 if tail[5:6] != b" " else 6) >= self._limit
         return len(tail) > self._limit and not b"data:".startswith(tail)
 
-    def _oversize(self, events: list[StreamEvent]) -> None:
+    def _oversize(self) -> None:
         """Refuse the current event: its data or a line passed ``max_event_bytes``."""
         name = self._name(self._event) if self._event else None
         self._data = []
@@ -305,17 +309,16 @@ class Accumulator:
             f"event larger than max_event_bytes ({self._limit} bytes); discarded up to its end",
             event=name,
         )
-        exc.events = events
         raise exc
 
-    def _field(self, line: bytes, events: list[StreamEvent]) -> None:
+    def _field(self, line: bytes) -> None:
         name, colon, value = line.partition(b":")
         if colon and value[:1] == b" ":
             value = value[1:]
         if name == b"data":
             self._size += len(value) + 1
             if self._size > self._limit:
-                self._oversize(events)
+                self._oversize()
             self._data.append(value)
         elif name == b"event":
             self._event = value
@@ -358,7 +361,11 @@ class Accumulator:
             data = decode_event(_STEP, raw, name)
             # The snapshot is a second decode: deltas change it in place, and
             # the event must go on saying what the server sent.
-            set_step(self._table, name, _STEP.decode(raw))
+            refused = set_step(self._table, name, _STEP.decode(raw))
+            if refused is not None:
+                # The event is applied: it goes out with the error, as completed.
+                refused.events = [StreamEvent(name, data, self.last_event_id, raw)]
+                raise refused
         elif name == "error":
             data = decode_api_error(raw)
         else:
