@@ -71,6 +71,7 @@ with atheris.instrument_imports(include=["stepwire"]) if _FUZZING else contextli
     from stepwire import _stream_c as cython_stream
     from stepwire import _stream_py as python_stream
     from stepwire._generate import generate_delta_events, generate_page, generate_steps
+    from stepwire._merge import DELTA, FULL, TERMINAL
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -87,17 +88,6 @@ MAX_CUTS = 16
 BYTEWISE_LIMIT = 4096
 MAX_STEPS_SMALL = 2
 
-DELTA = "thread.run.step.delta"
-OPENING = frozenset({"thread.run.step.created", "thread.run.step.in_progress"})
-TERMINAL = frozenset(
-    {
-        "thread.run.step.completed",
-        "thread.run.step.failed",
-        "thread.run.step.cancelled",
-        "thread.run.step.expired",
-    }
-)
-FULL = OPENING | TERMINAL
 
 ALLOWED = (DecodeError, StreamError)
 

@@ -106,3 +106,16 @@ def tool_calls(*calls: dict[str, Any]) -> dict[str, Any]:
 def delta_object(details: dict[str, Any], step_id: str = "step_1") -> dict[str, Any]:
     """A ``thread.run.step.delta`` body carrying ``details``."""
     return {"id": step_id, "object": "thread.run.step.delta", "delta": {"step_details": details}}
+
+
+def accumulator_state(acc: Any) -> dict[str, Any]:
+    """Everything an accumulator exposes, encoded: what two runs are compared on."""
+    import stepwire
+
+    return {
+        "steps": {k: stepwire.encode(acc.steps[k]) for k in acc.steps},
+        "pending": {k: [stepwire.encode(d) for d in acc.pending[k]] for k in acc.pending},
+        "done": acc.done,
+        "last_event_id": acc.last_event_id,
+        "retry": acc.retry,
+    }

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from msgspec import UNSET
 
 import stepwire
-from helpers import STREAM_MODULES, load_impl, step_object
+from helpers import STREAM_MODULES, accumulator_state, load_impl, step_object
 from stepwire._model import FALLBACKS
 from stepwire._unknown import UnknownOutputDelta, UnknownToolCallDelta
 
@@ -849,14 +849,7 @@ def describe(event: Any) -> tuple[Any, ...]:
     return (event.event, event.id, event.raw, kind, shown)
 
 
-def state(acc: Any) -> dict[str, Any]:
-    return {
-        "steps": {k: stepwire.encode(acc.steps[k]) for k in acc.steps},
-        "pending": {k: [stepwire.encode(d) for d in acc.pending[k]] for k in acc.pending},
-        "done": acc.done,
-        "last_event_id": acc.last_event_id,
-        "retry": acc.retry,
-    }
+state = accumulator_state
 
 
 def drive(acc: Any, chunks: list[bytes]) -> list[Any]:

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import stepwire
 from helpers import (
     REAL,
+    accumulator_state,
     delta_object,
     frame,
     load_impl,
@@ -112,15 +113,7 @@ def replay(acc, chunks, full_steps=True):
     return events
 
 
-def state(acc):
-    """Everything an accumulator exposes, encoded."""
-    return {
-        "steps": {k: stepwire.encode(acc.steps[k]) for k in acc.steps},
-        "pending": {k: [stepwire.encode(d) for d in acc.pending[k]] for k in acc.pending},
-        "done": acc.done,
-        "last_event_id": acc.last_event_id,
-        "retry": acc.retry,
-    }
+state = accumulator_state
 
 
 def random_chunks(body, seed, low=1, high=300):
