@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import itertools
 import json
 import os
@@ -68,7 +69,9 @@ _FUZZING = (
 with atheris.instrument_imports(include=["stepwire"]) if _FUZZING else contextlib.nullcontext():
     import stepwire
     from stepwire import DecodeError, StreamError
-    from stepwire import _stream_c as cython_stream
+
+    # The compiled module has no stub: imported by name, so type checkers see Any.
+    cython_stream = importlib.import_module("stepwire._stream_c")
     from stepwire import _stream_py as python_stream
     from stepwire._generate import generate_delta_events, generate_page, generate_steps
     from stepwire._merge import DELTA, FULL, TERMINAL
@@ -224,9 +227,11 @@ _STRICT_TYPES: list[Any] = [
     stepwire.ToolCallDelta,
     stepwire.Usage,
 ]
-_STRICT_DECODERS = [stepwire.Decoder(tp, strict=True) for tp in _STRICT_TYPES]
-_SUMMARY = stepwire.Decoder(stepwire.RunStepSummaryPage)
-_SUMMARY_STEP = stepwire.Decoder(stepwire.RunStepSummary)
+_STRICT_DECODERS: list[stepwire.Decoder[Any]] = [
+    stepwire.Decoder(tp, strict=True) for tp in _STRICT_TYPES
+]
+_SUMMARY: stepwire.Decoder[Any] = stepwire.Decoder(stepwire.RunStepSummaryPage)
+_SUMMARY_STEP: stepwire.Decoder[Any] = stepwire.Decoder(stepwire.RunStepSummary)
 
 
 def check_decoders(body: bytes, flags: int) -> None:
