@@ -108,6 +108,30 @@ def delta_object(details: dict[str, Any], step_id: str = "step_1") -> dict[str, 
     return {"id": step_id, "object": "thread.run.step.delta", "delta": {"step_details": details}}
 
 
+def feed_through_errors(acc: Any, chunks: Any) -> list[Any]:
+    """Feed ``chunks``, then close, going on after each StreamError as a caller would.
+
+    Returns the events and the errors (``StreamError``) in the order they came,
+    the events an error carried (``.events``) before it.
+    """
+    import stepwire
+
+    out: list[Any] = []
+    for chunk in [*chunks, None]:
+        while True:
+            try:
+                events = acc.close() if chunk is None else acc.feed(chunk)
+            except stepwire.StreamError as exc:
+                out.extend(exc.events)
+                out.append(exc)
+                if chunk is not None:
+                    chunk = b""  # the rest of the chunk stayed buffered
+                continue
+            out.extend(events)
+            break
+    return out
+
+
 def accumulator_state(acc: Any) -> dict[str, Any]:
     """Everything an accumulator exposes, encoded: what two runs are compared on."""
     import stepwire

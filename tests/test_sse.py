@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import stepwire
-from helpers import delta_object, frame, step_object, to_json, tool_calls
+from helpers import delta_object, feed_through_errors, frame, step_object, to_json, tool_calls
 
 BOM = b"\xef\xbb\xbf"
 
@@ -623,19 +623,10 @@ def limited(impl, limit=16):
 
 
 def feed_all(acc, *chunks):
-    """Feed ``chunks``; return (events, errors) with the events StreamErrors carried."""
-    events, errors = [], []
-    for chunk in [*chunks, None]:
-        call = acc.close if chunk is None else (lambda c=chunk: acc.feed(c))
-        while True:
-            try:
-                events.extend(call())
-                break
-            except stepwire.StreamError as exc:
-                events.extend(exc.events)
-                errors.append(exc)
-                call = lambda: acc.feed(b"")  # noqa: E731  (resume with what stayed buffered)
-    return events, errors
+    """Feed ``chunks`` and close; return (events, errors), going on after each error."""
+    out = feed_through_errors(acc, chunks)
+    errors = [item for item in out if isinstance(item, stepwire.StreamError)]
+    return [item for item in out if not isinstance(item, stepwire.StreamError)], errors
 
 
 def test_event_data_at_the_limit_passes_one_byte_more_fails(impl):

@@ -24,6 +24,7 @@ from helpers import (
     REAL,
     accumulator_state,
     delta_object,
+    feed_through_errors,
     frame,
     load_impl,
     real_params,
@@ -613,20 +614,11 @@ def both():
 
 def replay_through_errors(acc, chunks):
     """Like replay(), going on after each StreamError (recorded by the event it names)."""
-    out = []
-    for chunk in [*chunks, None]:
-        while True:
-            try:
-                events = acc.close() if chunk is None else acc.feed(chunk)
-            except stepwire.StreamError as exc:
-                out.extend(describe(exc.events))
-                out.append(("StreamError", exc.event))
-                if chunk is not None:
-                    chunk = b""
-                continue
-            out.extend(describe(events))
-            break
-    return out
+    out = feed_through_errors(acc, chunks)
+    return [
+        ("StreamError", x.event) if isinstance(x, stepwire.StreamError) else describe([x])[0]
+        for x in out
+    ]
 
 
 def _agree(both, chunks):
