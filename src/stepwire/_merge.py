@@ -70,6 +70,9 @@ MAX_INDEX_GAP = 1024
 MAX_STEPS = 10_000
 # The largest event data (and line) an accumulator buffers, by default.
 MAX_EVENT_BYTES = 16 * 1024 * 1024
+# A longer ``retry:`` (over 31 million years, in milliseconds) is ignored:
+# int() refuses very long digit strings, and no client could wait it.
+MAX_RETRY_DIGITS = 18
 DELTA = "thread.run.step.delta"
 
 _TOOL_CALL_DETAILS = (ToolCallsStepDetailsDelta, MCPStepDetailsDelta, OpenAPIStepDetailsDelta)
@@ -141,6 +144,14 @@ def check_limit(name: str, value: object) -> int:
     if value < 1:
         raise ValueError(f"{name} must be at least 1, not {value}")
     return value
+
+
+def concurrent_call(method: str) -> RuntimeError:
+    """The error of an accumulator call made while another one is running."""
+    return RuntimeError(
+        f"Accumulator.{method}() called while another call on the same accumulator is "
+        "running: an Accumulator is not thread-safe (use one per stream and thread)"
+    )
 
 
 class StepTable:

@@ -33,11 +33,13 @@ from ._merge import (
     DELTA,
     FULL,
     MAX_EVENT_BYTES,
+    MAX_RETRY_DIGITS,
     MAX_STEPS,
     PendingDeltas,
     StepSnapshots,
     StepTable,
     check_limit,
+    concurrent_call,
     merge_delta,
     set_step,
 )
@@ -46,7 +48,6 @@ IMPLEMENTATION = "cython"
 
 cdef object _LAZY = object()  # StreamEvent.data not decoded yet
 cdef Py_ssize_t _MAX_NAMES = 64
-cdef Py_ssize_t _MAX_RETRY_DIGITS = 18  # see _stream_py
 # A buffer this much larger than what it holds is given back: one huge chunk
 # or event must not pin its memory for the rest of a long-lived stream.
 cdef Py_ssize_t _SHRINK_ABOVE = 1 << 20
@@ -390,7 +391,7 @@ cdef class Accumulator:
             raise TypeError(f"feed() takes a bytes-like object, not {type(chunk).__name__}")
         # Test and set with no Python code between them: atomic under the GIL.
         if self._busy:
-            raise _concurrent("feed")
+            raise concurrent_call("feed")
         self._busy = True
         try:
             return self._feed(b)
@@ -438,7 +439,7 @@ cdef class Accumulator:
             If another call on this accumulator is running (another thread).
         """
         if self._busy:
-            raise _concurrent("close")
+            raise concurrent_call("close")
         self._busy = True
         try:
             self._bom = False
@@ -497,7 +498,7 @@ cdef class Accumulator:
                 elif line_end - p > self._limit and not (
                     line_end - p >= 5 and memcmp(p, b"data:", 5) == 0
                 ):
-                    self._oversize()  # data lines are measured by _field
+                    raise self._oversize()  # data lines are measured by _field
                 elif p[0] != b':':  # ":" starts a comment
                     self._field(p, line_end - p)
             except StreamError as exc:
@@ -512,11 +513,9 @@ cdef class Accumulator:
             self._len = 1
             self._shrink(&self._buf, &self._cap, self._len)
             if not self._skipping:
-                try:
-                    self._oversize()
-                except StreamError as exc:
-                    exc.events = events
-                    raise
+                exc = self._oversize()
+                exc.events = events
+                raise exc
         self._shrink(&self._buf, &self._cap, self._len)
         return events
 
@@ -530,20 +529,19 @@ cdef class Accumulator:
             self._len < 5 and memcmp(self._buf, b"data:", self._len) == 0
         )
 
-    cdef int _oversize(self) except -1:
-        """Refuse the current event: its data or a line passed ``max_event_bytes``."""
+    cdef object _oversize(self):
+        """Refuse the current event (its data or a line passed ``max_event_bytes``): the error."""
         cdef object name = self._event_name() if self._nlen else None
         self._has_data = False
         self._dlen = 0
         self._nlen = 0
         self._skipping = True
         self._shrink(&self._data, &self._dcap, 0)
-        exc = StreamError(
+        return StreamError(
             f"event larger than max_event_bytes ({self._limit} bytes); "
             "discarded up to its end",
             event=name,
         )
-        raise exc
 
     cdef int _field(self, const char* line, Py_ssize_t n) except -1:
         cdef const char* colon = <const char*>memchr(line, b':', n)
@@ -560,7 +558,7 @@ cdef class Accumulator:
                 vlen -= 1
         if flen == 4 and memcmp(line, b"data", 4) == 0:
             if self._dlen + vlen > self._limit:  # the data joined, as _stream_py counts it
-                return self._oversize()
+                raise self._oversize()
             self._grow(&self._data, &self._dcap, self._dlen + vlen + 1)
             memcpy(self._data + self._dlen, value, vlen)
             self._dlen += vlen
@@ -583,7 +581,7 @@ cdef class Accumulator:
             while vlen > 1 and value[0] == b'0':
                 value += 1
                 vlen -= 1
-            if vlen <= _MAX_RETRY_DIGITS:
+            if vlen <= MAX_RETRY_DIGITS:
                 self.retry = int(PyBytes_FromStringAndSize(value, vlen))
         return 0
 
@@ -754,11 +752,3 @@ cdef class Accumulator:
         else:
             (<list>parts).append(PyByteArray_FromStringAndSize(frag, frag_len))
         return True
-
-
-
-cdef object _concurrent(str method):
-    return RuntimeError(
-        f"Accumulator.{method}() called while another call on the same accumulator is "
-        "running: an Accumulator is not thread-safe (use one per stream and thread)"
-    )

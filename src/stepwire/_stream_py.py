@@ -17,11 +17,13 @@ from ._merge import (
     DELTA,
     FULL,
     MAX_EVENT_BYTES,
+    MAX_RETRY_DIGITS,
     MAX_STEPS,
     PendingDeltas,
     StepSnapshots,
     StepTable,
     check_limit,
+    concurrent_call,
     merge_delta,
     set_step,
 )
@@ -32,9 +34,6 @@ IMPLEMENTATION = "python"
 
 _BOM = b"\xef\xbb\xbf"
 _MAX_NAMES = 64  # event names kept decoded; a hostile stream cannot grow the cache
-# A longer reconnection time (over 31 million years, in milliseconds) is
-# ignored: int() refuses very long digit strings, and no client could wait it.
-_MAX_RETRY_DIGITS = 18
 
 
 class StreamEvent:
@@ -198,7 +197,7 @@ class Accumulator:
         if not isinstance(chunk, (bytes, bytearray, memoryview)):
             raise TypeError(f"feed() takes a bytes-like object, not {type(chunk).__name__}")
         if not self._busy.acquire(blocking=False):
-            raise _concurrent("feed")
+            raise concurrent_call("feed")
         try:
             return self._feed(bytes(chunk))
         finally:
@@ -230,11 +229,9 @@ class Accumulator:
             # know that the bytes that end it end a line, not the event.
             self._tail = tail[:1]
             if not self._skipping:
-                try:
-                    self._oversize()
-                except StreamError as exc:
-                    exc.events = events
-                    raise
+                exc = self._oversize()
+                exc.events = events
+                raise exc
         return events
 
     def close(self) -> list[StreamEvent]:
@@ -258,7 +255,7 @@ class Accumulator:
             If another call on this accumulator is running (another thread).
         """
         if not self._busy.acquire(blocking=False):
-            raise _concurrent("close")
+            raise concurrent_call("close")
         try:
             lines = (self._tail + b"\n").splitlines(keepends=True) if self._tail else []
             self._tail = b""
@@ -283,7 +280,7 @@ class Accumulator:
                 elif self._skipping:
                     continue
                 elif len(line) - end > self._limit and not line.startswith(b"data:"):
-                    self._oversize()  # data lines are measured by _field
+                    raise self._oversize()  # data lines are measured by _field
                 elif line[0] != 0x3A:  # ":" starts a comment
                     self._field(line[:-end])
             except StreamError as exc:
@@ -298,18 +295,17 @@ class Accumulator:
             return self._size + len(tail) - (5 if tail[5:6] != b" " else 6) >= self._limit
         return len(tail) > self._limit and not b"data:".startswith(tail)
 
-    def _oversize(self) -> None:
-        """Refuse the current event: its data or a line passed ``max_event_bytes``."""
+    def _oversize(self) -> StreamError:
+        """Refuse the current event (its data or a line passed ``max_event_bytes``): the error."""
         name = self._name(self._event) if self._event else None
         self._data = []
         self._size = -1
         self._event = b""
         self._skipping = True
-        exc = StreamError(
+        return StreamError(
             f"event larger than max_event_bytes ({self._limit} bytes); discarded up to its end",
             event=name,
         )
-        raise exc
 
     def _field(self, line: bytes) -> None:
         name, colon, value = line.partition(b":")
@@ -318,7 +314,7 @@ class Accumulator:
         if name == b"data":
             self._size += len(value) + 1
             if self._size > self._limit:
-                self._oversize()
+                raise self._oversize()
             self._data.append(value)
         elif name == b"event":
             self._event = value
@@ -327,7 +323,7 @@ class Accumulator:
                 self.last_event_id = value.decode("utf-8", "replace")
         elif name == b"retry" and value.isdigit():  # ASCII digits only, for bytes
             digits = value.lstrip(b"0") or b"0"
-            if len(digits) <= _MAX_RETRY_DIGITS:
+            if len(digits) <= MAX_RETRY_DIGITS:
                 self.retry = int(digits)
 
     def _name(self, raw: bytes) -> str:
@@ -371,10 +367,3 @@ class Accumulator:
         else:
             data = raw
         return StreamEvent(name, data, self.last_event_id, raw)
-
-
-def _concurrent(method: str) -> RuntimeError:
-    return RuntimeError(
-        f"Accumulator.{method}() called while another call on the same accumulator is "
-        "running: an Accumulator is not thread-safe (use one per stream and thread)"
-    )
