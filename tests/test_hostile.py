@@ -388,9 +388,7 @@ def test_attributes_arrays_and_objects_are_kept_in_the_default_mode_only() -> No
     body = step_body('[1, {"a": [null, 2.5, "s", true]}]', at="attributes")
     step = stepwire.decode_step(body)
     assert json.loads(stepwire.encode(step)) == json.loads(body)
-    err = expect_error(
-        lambda b: stepwire.decode_step(b, strict=True), body, ATTR_HOLE[: -len(".k")] + "[...]"
-    )
+    err = expect_error(lambda b: stepwire.decode_step(b, strict=True), body, ATTR_HOLE)
     assert "got `array`" in str(err)
     scalars = step_body('"v"', at="attributes")
     assert json.loads(stepwire.encode(stepwire.decode_step(scalars, strict=True))) == json.loads(

@@ -121,7 +121,7 @@ def _strict_objection(decode: Any, body: bytes) -> str:
     try:
         decode(body, strict=True)
     except stepwire.DecodeError as exc:
-        return str(exc).split(" - at ")[0]
+        return exc.reason
     return ""
 
 

@@ -191,7 +191,7 @@ def test_the_cases_cover_the_fast_path_the_fallback_and_errors() -> None:
     errors = [o for o in expected if o[0] == "error"]
     assert len(errors) >= 30
     assert any(o[2].startswith("line 2: ") for o in errors)
-    assert any(o[3] == "$.delta.step_details.tool_calls[0].index" for o in errors)
+    assert any(o[3] == "$.delta.step_details.tool_calls[0]" and "`index`" in o[2] for o in errors)
     assert any(o[3] == "$.step_details.tool_calls[1].function.name" for o in errors)
 
 

@@ -147,7 +147,12 @@ def test_unknown_tool_call_delta_needs_an_integer_index(index: str) -> None:
     )
     with pytest.raises(stepwire.DecodeError) as info:
         stepwire.decode_delta(body)
-    assert info.value.path == "$.delta.step_details.tool_calls[0].index"
+    if index == "null":  # absent: its object is to blame, as for any missing field
+        assert info.value.path == "$.delta.step_details.tool_calls[0]"
+        assert "missing required field `index`" in str(info.value)
+    else:
+        assert info.value.path == "$.delta.step_details.tool_calls[0].index"
+        assert info.value.offset == body.index(index, body.index('"index"'))
 
 
 def test_unknown_with_a_real_error_elsewhere_reports_the_real_error() -> None:

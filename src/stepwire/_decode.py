@@ -17,8 +17,10 @@ from typing import IO, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
 
-from . import _locate
+from . import _locate, _refusal
+from ._diagnose import _NOT_PARSED, MAX_DEPTH, as_bytes, diagnose
 from ._errors import DecodeError, StreamError
+from ._failures import FAILURES
 from ._model import FALLBACKS, FREE_FORM, ApiError, RunStep, RunStepDeltaEvent, RunStepPage
 from ._strict import UNION_TYPES, strict_type
 from ._unknown import UnknownOutputDelta, UnknownToolCallDelta
@@ -45,130 +47,15 @@ _BLANK_LINE = re.compile(rb"[^ \t\r\n]")
 MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
-#: The deepest nesting, counting every object and array from the document
-#: root, of a free-form value stepwire keeps (unknown objects, ``attributes``).
-MAX_DEPTH = 64
-
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
 
-def _as_bytes(buf: Buffer) -> bytes:
-    """The document as the bytes msgspec read (its offsets are UTF-8 byte offsets)."""
-    if isinstance(buf, str):
-        # surrogatepass: a lone surrogate is exactly what we may be reporting
-        return buf.encode("utf-8", "surrogatepass")
-    return bytes(buf)
-
-
-def _at(message: str, data: bytes, offset: int) -> str:
-    return f"{message} (byte {offset}) - at `{_locate.path_at(data, offset)}`"
-
-
-def _error(exc: BaseException, buf: Buffer, *, line: int | None = None) -> DecodeError:
-    """Turn any failure of msgspec on ``buf`` into a DecodeError naming the path.
-
-    Only ever called once decoding has failed: locating the error scans
-    ``buf`` again (``_locate``), which a successful decode never pays for.
-    """
-    try:
-        message = _describe(exc, buf)
-    except RecursionError:
-        # The caller left too little stack even for the (non-recursive) scan.
-        message = "JSON could not be decoded: the Python stack is exhausted - at `$`"
-    return DecodeError(message, line=line)
-
-
-def _describe(exc: BaseException, buf: Buffer) -> str:
-    if isinstance(exc, RecursionError):
-        return _too_deep(_as_bytes(buf))
-    if isinstance(exc, UnicodeError):
-        return _bad_unicode(exc, buf)
-    message = str(exc)
-    if isinstance(exc, msgspec.ValidationError):
-        match = _UNLOCATED_RANGE_ERROR.match(message)
-        if match is not None:
-            return _number_out_of_range(match.group(1), message, _as_bytes(buf))
-        return message if "`$" in message else f"{message} - at `$`"
-    data = _as_bytes(buf)
-    if message == "Input data was truncated":
-        if not data.strip(b" \t\r\n"):
-            return "JSON input is empty - at `$`"
-        surrogate = _lone_surrogate(data)
-        if surrogate >= 0:  # msgspec says "truncated" for "\ud800x"
-            return _at("JSON is malformed: invalid utf-16 surrogate pair", data, surrogate)
-        return _at("JSON is truncated", data, len(data))
-    match = _BYTE_OFFSET.search(message)
-    if match is None:
-        return message
-    offset = int(match.group(1))
-    if offset < len(data) and data[offset] < 0x20 and "invalid character" in message:
-        message = f"JSON is malformed: raw control character 0x{data[offset]:02x} in a string"
-    else:
-        message = message[: match.start()]
-    return _at(message, data, offset)
-
-
-_BYTE_OFFSET = re.compile(r" \(byte (\d+)\)$")
-# A number msgspec cannot hold, met where its path has ``[...]`` for a key
-# (untyped values: the slow path's parse, dict values).
-_UNLOCATED_RANGE_ERROR = re.compile(
-    r"(Number out of range|Integer value out of range) - at `\$[^`]*\[\.\.\.\]"
-)
-_LONE_SURROGATE = re.compile(
-    rb"\\(?:u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|u[dD][c-fC-F][0-9a-fA-F]{2}|.)",
-    re.DOTALL,
-)
-
-
-def _too_deep(data: bytes) -> str:
-    """The message for a RecursionError: where the nesting crossed MAX_DEPTH."""
-    offset, depth = _locate.deepest(data, MAX_DEPTH)
-    if depth > MAX_DEPTH:
-        return _at(f"JSON is nested more than {MAX_DEPTH} levels deep", data, offset)
-    # Nesting within the limit still ran out of stack: the caller's stack was
-    # nearly exhausted already. Not the document's fault, but still no crash.
-    return _at(
-        f"JSON nested {depth} levels deep exhausted the Python recursion limit",
-        data,
-        max(offset, 0),
-    )
-
-
-def _bad_unicode(exc: UnicodeError, buf: Buffer) -> str:
-    data = _as_bytes(buf)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return _at("JSON is malformed: invalid UTF-8", data, err.start)
-    # A str holding a lone surrogate, which UTF-8 cannot encode.
-    start = getattr(exc, "start", 0)
-    offset = len(buf[:start].encode("utf-8", "surrogatepass")) if isinstance(buf, str) else 0
-    return _at("JSON is malformed: a lone surrogate in str input", data, offset)
-
-
-def _lone_surrogate(data: bytes) -> int:
-    """The offset of the first ``\\uXXXX`` escape that is half a surrogate pair, or -1."""
-    for match in _LONE_SURROGATE.finditer(data):
-        if len(match.group()) > 2:
-            return match.start()
-    return -1
-
-
-def _number_out_of_range(text: str, message: str, data: bytes) -> str:
-    """Locate the number msgspec refused: the first one it refuses on its own."""
-
-    def rejected(token: bytes) -> bool:
-        try:
-            msgspec.json.decode(token)
-        except msgspec.ValidationError:
-            return True
-        except msgspec.DecodeError:
-            return False
-        return False
-
-    offset = _locate.find_number(data, rejected)
-    return _at(text, data, offset) if offset >= 0 else message
+def _error(
+    exc: BaseException, buf: Buffer, tp: Any, line: int | None, parsed: Any = _NOT_PARSED
+) -> DecodeError:
+    """The DecodeError for a failed decode of ``buf`` as ``tp`` (see ``_diagnose``)."""
+    return diagnose(exc, buf, tp, line=line, parsed=parsed)
 
 
 class Decoder(Generic[T]):
@@ -229,25 +116,25 @@ class Decoder(Generic[T]):
         return self._decode(buf, None)
 
     def _decode(self, buf: Buffer, line: int | None) -> T:
+        strict = self._strict_decoder
         try:
-            if self._strict_decoder is not None:
-                self._strict_decoder.decode(buf)
+            if strict is not None:
+                strict.decode(buf)
             return self._decoder.decode(buf)
-        except msgspec.ValidationError as exc:
-            if self._strict_decoder is not None:
-                raise _error(exc, buf, line=line) from None
-            result: T = _slow_decode(buf, self.type, exc, line)
-            return result
-        # UnicodeError: invalid UTF-8 in a string msgspec builds, or a str
-        # argument holding a lone surrogate (which it cannot encode).
-        except (msgspec.DecodeError, RecursionError, UnicodeError) as exc:
-            raise _error(exc, buf, line=line) from None
+        except FAILURES as exc:
+            failure = exc
+        if strict is not None:
+            raise _error(failure, buf, strict_type(self.type), line) from None
+        # Perhaps a union member of a type this release does not know, or a
+        # free-form value that is not a scalar: the slow path keeps those.
+        result: T = _slow_decode(buf, self.type, failure, line)
+        return result
 
 
 _Fixups = list[tuple[tuple[Any, ...], Any]]
 
 
-def _slow_decode(buf: Buffer, tp: Any, first_error: Exception, line: int | None) -> Any:
+def _slow_decode(buf: Buffer, tp: Any, first_error: BaseException, line: int | None) -> Any:
     """Decode a body holding values the fast decoder refuses but stepwire keeps.
 
     Those are union members of unknown types and free-form values (default
@@ -257,20 +144,28 @@ def _slow_decode(buf: Buffer, tp: Any, first_error: Exception, line: int | None)
     fixups: _Fixups = []
     try:
         obj = msgspec.json.decode(buf)
+    except FAILURES as exc:
+        raise _error(exc, buf, None, line) from None
+    try:
         replacement = _walk(obj, tp, (), fixups)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeError) as exc:
-        # ValidationError: a number msgspec cannot hold, or an unknown delta's index
-        raise _error(exc, buf, line=line) from None
     except _FreeFormError as exc:
-        raise DecodeError(str(exc), line=line) from None
-    if not fixups:
-        raise _error(first_error, buf, line=line) from None
+        data = as_bytes(buf)
+        raise DecodeError(
+            exc.reason,
+            path=_locate.format_path(exc.steps),
+            offset=_locate.offset_of(data, exc.steps),
+            line=line,
+        ) from None
+    except RecursionError as exc:
+        raise _error(exc, buf, None, line) from None
+    if not fixups:  # nothing to keep: the fast decoder's failure stands
+        raise _error(first_error, buf, tp, line, obj) from None
     if replacement is not None:  # the whole document is one unknown member
         return fixups[0][1]
     try:
         result = msgspec.convert(obj, tp)
-    except (msgspec.ValidationError, RecursionError) as exc:
-        raise _error(exc, buf, line=line) from None
+    except FAILURES as exc:
+        raise _error(exc, buf, tp, line, obj) from None
     for path, kept in fixups:
         parent = result
         for key in path[:-1]:
@@ -296,7 +191,12 @@ def _attribute(cls: type[msgspec.Struct], encode_name: str) -> str:
 
 
 class _FreeFormError(Exception):
-    """A kept free-form value breaks a limit; the message names the path."""
+    """A kept free-form value breaks a limit: why, and the path of the value."""
+
+    def __init__(self, reason: str, steps: list[Any]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.steps = list(steps)
 
 
 def _check_free_form(value: Any, path: tuple[Any, ...]) -> None:
@@ -337,15 +237,11 @@ def _items(container: dict[str, Any] | list[Any]) -> Iterator[tuple[Any, Any]]:
 
 def _check_int(value: int, steps: list[Any]) -> None:
     if not _INT64_MIN <= value <= _INT64_MAX:
-        raise _FreeFormError(
-            f"Integer out of range (signed 64 bits) - at `{_locate.format_path(steps)}`"
-        )
+        raise _FreeFormError("Integer out of range (signed 64 bits)", steps)
 
 
 def _too_deep_at(steps: list[Any]) -> None:
-    raise _FreeFormError(
-        f"JSON is nested more than {MAX_DEPTH} levels deep - at `{_locate.format_path(steps)}`"
-    )
+    raise _FreeFormError(f"JSON is nested more than {MAX_DEPTH} levels deep", steps)
 
 
 @cache
@@ -375,10 +271,11 @@ def _strip(tp: Any) -> Any:
 
 def _check_index(obj: dict[str, Any], path: tuple[Any, ...]) -> None:
     """An unknown delta still needs the integer ``index`` every merge relies on."""
-    index = obj.get("index")
+    if "index" not in obj:
+        raise _FreeFormError("Object missing required field `index`", list(path))
+    index = obj["index"]
     if type(index) is not int:
-        where = _locate.format_path((*path, "index"))
-        raise _FreeFormError(f"Expected `int`, got `{type(index).__name__}` - at `{where}`")
+        raise _FreeFormError(f"Expected `int`, got `{_refusal.json_kind(index)}`", [*path, "index"])
 
 
 # By member set: ``Nullable[StepDetailsDelta]`` is a flat union of the same
@@ -566,8 +463,8 @@ def decode_api_error(buf: bytes) -> ApiError:
             return msgspec.convert(body.error, ApiError)
         if body.error is msgspec.UNSET:
             return _API_ERROR.decode(buf)
-    # ValidationError: an error object of the wrong shape, or a number msgspec cannot hold
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, RecursionError):
+    # an error object of the wrong shape, a number msgspec cannot hold, bad bytes
+    except FAILURES:
         pass
     return ApiError(message=buf.decode("utf-8", "replace"))
 

@@ -1,13 +1,13 @@
 """Find where in a JSON document an error happened: used on error paths only.
 
-msgspec reports syntax errors by byte offset, invalid UTF-8 by an offset
-inside one string, and recursion and out-of-range numbers met while parsing
-untyped with no useful location at all. This module turns those into JSON
-paths (``$.data[3].step_details.tool_calls[0].function.name``) by scanning
-the raw bytes again, in pure Python and without recursion, so that it works
-on input nested too deeply for msgspec and with little stack left. A decode
-that succeeds never runs it, so its speed only matters for hostile input: it
-is linear in the bytes scanned, and stops at the offset it looks for.
+Once stepwire knows where in the bytes a decode went wrong (``_scan`` finds
+the first defect, ``deepest`` the nesting), this module names the place as a
+JSON path (``$.data[3].step_details.tool_calls[0].function.name``), and, for
+a refused value found in the parsed document (``_refusal``), finds its byte
+offset (``offset_of``). It scans the raw bytes again, in pure Python and
+without recursion, so that it works on input nested too deeply for msgspec
+and with little stack left. A decode that succeeds never runs it, so its
+speed only matters for hostile input: it is linear in the bytes scanned.
 
 The scanner tolerates malformed input (it never raises, and every step moves
 forward); it tracks only what a path needs: containers, keys and indexes.
@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Union
 
-__all__ = ["deepest", "find_number", "format_path", "path_at"]
+__all__ = ["deepest", "format_path", "offset_of", "path_at"]
 
 #: One step of a path: an array index, or an object key.
 Step = Union[int, str]
@@ -107,8 +107,8 @@ class _Frames:
         elif kind == _STRING and self.key_next and self.key_next[-1]:
             self._pending = (start + 1, end - 1)
 
-    def path(self) -> str:
-        """The path of the value at this point of the scan."""
+    def steps_now(self) -> list[Step]:
+        """The steps of the value at this point of the scan."""
         steps: list[Step] = []
         data = self.data
         for step in self.steps:
@@ -116,7 +116,11 @@ class _Frames:
                 steps.append(step)
             elif step is not None:
                 steps.append(_key(data[step[0] : step[1]]))
-        return format_path(steps)
+        return steps
+
+    def path(self) -> str:
+        """The path of the value at this point of the scan."""
+        return format_path(self.steps_now())
 
 
 def _key(raw: bytes) -> str:
@@ -152,6 +156,70 @@ def path_at(data: bytes, offset: int) -> str:
             break
         frames.feed(kind, start, end)
     return frames.path()
+
+
+def offset_of(data: bytes, steps: Sequence[Step]) -> int | None:
+    """Return the byte offset where the value at path ``steps`` starts in ``data``.
+
+    The inverse of ``path_at`` for values that are there: used to give a
+    refusal found in the parsed value (``_refusal``) its place in the bytes.
+    An object key that occurs twice names its last occurrence, the one a
+    parser keeps.
+
+    Parameters
+    ----------
+    data : bytes
+        The document (well-formed: it was parsed).
+    steps : sequence of int or str
+        Indexes and keys from the root.
+
+    Returns
+    -------
+    int or None
+        The offset of the value's first byte; None if there is no such value.
+    """
+    target = list(steps)
+    depth = len(target)
+    frames = _Frames(data)
+    found: int | None = None
+    for kind, start, end in _tokens(data):
+        is_value = kind in (_OPEN, _SCALAR) or (
+            kind == _STRING and not (frames.key_next and frames.key_next[-1])
+        )
+        if is_value and len(frames.steps) == depth and frames.steps_now() == target:
+            found = start
+            if depth == 0:
+                break
+        frames.feed(kind, start, end)
+    return found
+
+
+def prune(data: bytes, limit: int) -> bytes:
+    """Return ``data`` with every object or array nested past ``limit`` replaced by ``null``.
+
+    For explaining a refusal in a document too deep to parse untyped: the
+    typed parts of a run step lie far above ``limit`` (``MAX_DEPTH``), so
+    what goes is only ever free-form or ignored, and every path above it, and
+    every byte offset of the original, still holds.
+    """
+    out: list[bytes] = []
+    depth = 0
+    copied = 0  # data[:copied] is accounted for in out
+    skip_from = -1  # the opening byte of the container being dropped
+    for kind, start, end in _tokens(data):
+        if kind == _OPEN:
+            depth += 1
+            if depth == limit + 1:
+                skip_from = start
+        elif kind == _CLOSE and depth:
+            depth -= 1
+            if depth == limit and skip_from >= 0:
+                out.append(data[copied:skip_from])
+                out.append(b"null")
+                copied = end
+                skip_from = -1
+    out.append(data[copied:])
+    return b"".join(out)
 
 
 def deepest(data: bytes, limit: int) -> tuple[int, int]:
@@ -190,22 +258,6 @@ def deepest(data: bytes, limit: int) -> tuple[int, int]:
         elif kind == _CLOSE and depth:
             depth -= 1
     return best_offset, best_depth
-
-
-def find_number(data: bytes, rejected: Callable[[bytes], bool]) -> int:
-    """Return the offset of the first number for which ``rejected`` is true, or -1.
-
-    Parameters
-    ----------
-    data : bytes
-        The document.
-    rejected : callable
-        Called with each number token's bytes, in document order.
-    """
-    for kind, start, end in _tokens(data):
-        if kind == _SCALAR and data[start] in b"-0123456789" and rejected(data[start:end]):
-            return start
-    return -1
 
 
 def format_path(steps: Sequence[Step]) -> str:
@@ -250,5 +302,5 @@ def _format_step(step: Step) -> str:
         return f".{step}"
     if len(step) > _MAX_KEY:
         step = step[: _MAX_KEY - 3] + "..."
-    # A backtick would end the path in the message (DecodeError parses it back).
+    # A backtick would end the path early for a reader of the message.
     return "[" + json.dumps(step).replace("`", "\\u0060") + "]"
