@@ -523,7 +523,9 @@ def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:
             end = size
         lineno += 1
         if blank(view, start, end) is not None:
-            append(decode(view[start:end], lineno))
+            # Without its CR: a line cut inside a string is truncated, not a control character.
+            stop = end - 1 if view[end - 1] == 0x0D else end
+            append(decode(view[start:stop], lineno))
         start = end + 1
     return out
 
@@ -594,7 +596,16 @@ def _iter_lines(
             _skip_line(file, limit)
             raise DecodeError(f"line longer than max_line_bytes ({limit} bytes)", line=lineno)
         if blank(line) is not None:
-            yield decode(line, lineno)
+            yield decode(_without_line_end(line), lineno)
+
+
+def _without_line_end(line: bytes) -> Buffer:
+    """The line without its LF or CRLF (a view: no copy), as ``decode_lines`` reads it."""
+    size = len(line)
+    if line.endswith(b"\n"):
+        size -= 2 if line.endswith(b"\r\n") else 1
+        return memoryview(line)[:size]
+    return line
 
 
 def _skip_line(file: IO[bytes], size: int) -> None:
