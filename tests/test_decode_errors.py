@@ -547,3 +547,11 @@ def test_stream_errors_carry_the_decode_error() -> None:
     assert isinstance(cause, stepwire.DecodeError)
     assert (cause.path, cause.offset) == (NAME, _at(_BAD_UTF8, b"\xff"))
     assert f"invalid UTF-8 (byte {cause.offset}) - at `{NAME}`" in str(info.value)
+
+
+def test_summary_page_errors_look_past_raw_fields() -> None:
+    page = b'{"object":"list","data":[' + _swap(b'"created_at":1', b'"created_at":"x"') + b"]}"
+    with pytest.raises(stepwire.DecodeError) as info:
+        stepwire.Decoder(stepwire.RunStepSummaryPage).decode(page)
+    assert info.value.path == "$.data[0].created_at"
+    assert info.value.offset == page.index(b'"x"')

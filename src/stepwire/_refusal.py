@@ -85,20 +85,25 @@ def _blame(value: Any, tp: Any) -> _Blame:
     if kind == "array" and origin in (list, tuple, set, frozenset):
         for i, item in enumerate(value):
             item_type = _item_type(member_base, i)
-            if item_type is not None and not _failures.converts(item, item_type):
+            if item_type is not None and not _fits(item, item_type):
                 return i, item, item_type, None
     elif kind == "object" and origin is dict:
         key_type, value_type = get_args(member_base) or (Any, Any)
         for key, item in value.items():
-            if not _failures.converts(key, key_type):  # the object is to blame, as msgspec says
+            if not _fits(key, key_type):  # the object is to blame, as msgspec says
                 why = _scalar_reason(key, key_type)
                 return f"Invalid key {key!r}" + (f": {why}" if why else "")
-            if not _failures.converts(item, value_type):
+            if not _fits(item, value_type):
                 return key, item, value_type, None
     reason = _bounds(value, kind, metas)
     if reason is not None:
         return reason
     return _scalar_reason(value, member)
+
+
+def _fits(value: Any, tp: Any) -> bool:
+    """Whether ``value`` fits ``tp``; a ``Raw`` field takes any JSON (convert never makes one)."""
+    return _unwrap(tp)[0] is msgspec.Raw or _failures.converts(value, tp)
 
 
 def _item_type(tp: Any, i: int) -> Any:
@@ -124,7 +129,7 @@ def _blame_struct(value: dict[str, Any], cls: type[msgspec.Struct]) -> _Blame:
             if config.forbid_unknown_fields:
                 return f"Object contains unknown field `{key}`"
             continue
-        if not _failures.converts(item, ftype):
+        if not _fits(item, ftype):
             return key, item, ftype, None
     for f in msgspec.structs.fields(cls):
         if f.required and f.encode_name not in value:
