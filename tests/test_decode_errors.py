@@ -555,3 +555,26 @@ def test_summary_page_errors_look_past_raw_fields() -> None:
         stepwire.Decoder(stepwire.RunStepSummaryPage).decode(page)
     assert info.value.path == "$.data[0].created_at"
     assert info.value.offset == page.index(b'"x"')
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        pytest.param(stepwire.decode_lines, id="decode_lines"),
+        pytest.param(lambda b: list(stepwire.iter_lines(io.BytesIO(b))), id="iter_lines"),
+    ],
+)
+def test_a_crlf_line_end_is_not_part_of_the_line(read: Callable[[bytes], Any]) -> None:
+    cut = GOOD[:20]  # inside the value of "id": truncated, whatever ends the line
+    for end in (b"\n", b"\r\n"):
+        with pytest.raises(stepwire.DecodeError) as info:
+            read(GOOD + end + cut + end)
+        assert (info.value.reason, info.value.offset, info.value.line) == (
+            "JSON is truncated",
+            20,
+            2,
+        )
+    # A CR without an LF is the line's own: here, inside a string.
+    with pytest.raises(stepwire.DecodeError) as info:
+        stepwire.decode_lines(GOOD + b"\n" + cut + b"\r")
+    assert info.value.reason == "JSON is malformed: raw control character 0x0d in a string"

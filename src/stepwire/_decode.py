@@ -523,8 +523,9 @@ def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:
             end = size
         lineno += 1
         if blank(view, start, end) is not None:
-            # Without its CR: a line cut inside a string is truncated, not a control character.
-            stop = end - 1 if view[end - 1] == 0x0D else end
+            # A CRLF's CR is the line end's, not the line's (a line cut inside a
+            # string is truncated, not a string with a control character).
+            stop = end - 1 if end < size and view[end - 1] == 0x0D else end
             append(decode(view[start:stop], lineno))
         start = end + 1
     return out
