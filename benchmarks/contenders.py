@@ -34,7 +34,7 @@ import msgspec
 import orjson
 
 import stepwire
-from stepwire._generate import generate_steps
+from stepgen import generate_steps
 
 Decode = Callable[[bytes], Any]
 Encode = Callable[[], Any]

@@ -26,7 +26,7 @@ from benchmarks.stream import (
     stream_contenders,
 )
 from benchmarks.timing import interleaved
-from stepwire._generate import generate_page, generate_steps
+from stepgen import generate_page, generate_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 

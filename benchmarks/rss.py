@@ -90,7 +90,7 @@ def write_ndjson(path: Path, size: int, *, batch: int = BATCH) -> tuple[int, int
     """
     import msgspec
 
-    from stepwire._generate import generate_steps
+    from stepgen import generate_steps
 
     encode = msgspec.json.Encoder().encode
     partial = path.with_name(path.name + ".partial")

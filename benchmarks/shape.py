@@ -1,7 +1,7 @@
 """``python -m benchmarks.shape``: the benchmark data next to the recorded real bodies.
 
 Computes the same statistics over the recorded corpus (``shared/fixtures/real``)
-and over what the seeded generator (``stepwire._generate``) gives the
+and over what the seeded generator (``stepgen``) gives the
 benchmarks, and prints them side by side as a markdown table::
 
     python -m benchmarks.shape [--fixtures DIR] [--steps 1000] [--events 1000]
@@ -35,7 +35,7 @@ from typing import Any
 
 import stepwire
 from benchmarks.stream import stream_bytes
-from stepwire._generate import generate_steps
+from stepgen import generate_steps
 
 __all__ = [
     "Event",

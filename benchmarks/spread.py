@@ -21,7 +21,7 @@ import orjson
 
 from benchmarks.contenders import all_page_contenders
 from benchmarks.timing import interleaved
-from stepwire._generate import generate_page
+from stepgen import generate_page
 
 RATIOS = {  # label: (numerator, denominator)
     "stepwire / orjson": ("stepwire", "orjson.loads"),

@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from stepwire._generate import generate_delta_events
+from stepgen import generate_delta_events
 
 __all__ = [
     "CHUNK_SIZE",

@@ -41,7 +41,7 @@ from benchmarks.contenders import (
     step_contenders,
     step_ids,
 )
-from stepwire._generate import generate_page, generate_steps
+from stepgen import generate_page, generate_steps
 
 PAGE_DATA = generate_page(100, seed=1)
 PAGE = orjson.dumps(PAGE_DATA)

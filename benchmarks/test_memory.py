@@ -48,7 +48,7 @@ from benchmarks.contenders import (
     openai_rejections,
     step_ids,
 )
-from stepwire._generate import generate_page, generate_steps
+from stepgen import generate_page, generate_steps
 
 KEPT_STEPS = 10_000
 PEAK_STEPS = 50_000

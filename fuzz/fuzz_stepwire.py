@@ -73,10 +73,15 @@ with atheris.instrument_imports(include=["stepwire"]) if _FUZZING else contextli
     # The compiled module has no stub: imported by name, so type checkers see Any.
     cython_stream = importlib.import_module("stepwire._stream_c")
     from stepwire import _stream_py as python_stream
-    from stepwire._generate import generate_delta_events, generate_page, generate_steps
     from stepwire._merge import DELTA, FULL, TERMINAL
 
 ROOT = Path(__file__).resolve().parent.parent
+# The seeded generator (stepgen/) is the repository's, not the package's: importable from
+# the checkout's root, which a script run as fuzz/fuzz_stepwire.py does not have on sys.path.
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
+from stepgen import generate_delta_events, generate_page, generate_steps  # noqa: E402
+
 SAMPLES = ROOT / "samples"
 REAL = Path(os.environ.get("STEPWIRE_FIXTURES", ROOT.parent / "shared" / "fixtures" / "real"))
 

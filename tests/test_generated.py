@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import stepwire
 from helpers import REAL, frame, real_files, sse_events
-from stepwire._generate import generate_delta_events, generate_page, generate_step, generate_steps
+from stepgen import generate_delta_events, generate_page, generate_step, generate_steps
 
 
 @pytest.mark.parametrize("seed", range(10))

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 import stepwire
-from stepwire._generate import generate_steps
+from stepgen import generate_steps
 
 STEPS = generate_steps(200, seed=3)
 LINES = [orjson.dumps(s) for s in STEPS]

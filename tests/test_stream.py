@@ -33,7 +33,7 @@ from helpers import (
     to_json,
     tool_calls,
 )
-from stepwire._generate import generate_delta_events
+from stepgen import generate_delta_events
 
 CREATED = "thread.run.step.created"
 DELTA = "thread.run.step.delta"

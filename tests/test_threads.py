@@ -24,7 +24,7 @@ import pytest
 
 import stepwire
 from helpers import delta_object, frame, step_object, to_json, tool_calls
-from stepwire._generate import generate_delta_events, generate_page, generate_steps
+from stepgen import generate_delta_events, generate_page, generate_steps
 
 THREADS = 8
 

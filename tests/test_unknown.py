@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stepwire
-from stepwire._generate import generate_step
+from stepgen import generate_step
 
 
 def _step(details: dict[str, Any], **extra: Any) -> dict[str, Any]:
