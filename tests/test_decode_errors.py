@@ -250,6 +250,7 @@ CASES = [
         "Number out of range",
         f"{UNKNOWN_X}[1]",
         _at(_FLOAT_RANGE, b"-1e400"),
+        default_only=True,
     ),
     Case(
         "integer-too-long",
@@ -257,6 +258,7 @@ CASES = [
         "Number out of range",
         f"{UNKNOWN_X}[0]",
         _at(_LONG_INT, b"9999"),
+        default_only=True,
     ),
     Case(
         "int64-field",
@@ -578,3 +580,17 @@ def test_a_crlf_line_end_is_not_part_of_the_line(read: Callable[[bytes], Any]) -
     with pytest.raises(stepwire.DecodeError) as info:
         stepwire.decode_lines(GOOD + b"\n" + cut + b"\r")
     assert info.value.reason == "JSON is malformed: raw control character 0x0d in a string"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_refusal_is_found_past_what_an_untyped_parse_cannot_take(strict: bool) -> None:
+    # The typed decode skips the ignored field, and refuses $.created_at first;
+    # the untyped parse needed to explain it chokes on the ignored field.
+    for ignored in (b"[1e400]", b"[" + b"9" * 5000 + b"]", b"[" * 5000 + b"]" * 5000):
+        body = _swap(b'"created_at":1,', b'"created_at":"x","zz":' + ignored + b",")
+        if strict:  # strict mode refuses the unknown field, at its object, before its value
+            body = body.replace(b'"zz"', b'"metadata"')
+        with pytest.raises(stepwire.DecodeError) as info:
+            stepwire.decode_step(body, strict=strict)
+        assert info.value.reason == "Expected `int`, got `str`", ignored[:8]
+        assert (info.value.path, info.value.offset) == ("$.created_at", body.index(b'"x"'))

@@ -18,7 +18,7 @@ from typing import IO, Any, Generic, TypeVar, Union, get_args, get_origin
 import msgspec
 
 from . import _locate, _refusal
-from ._diagnose import _NOT_PARSED, MAX_DEPTH, as_bytes, diagnose
+from ._diagnose import _NOT_PARSED, MAX_DEPTH, as_bytes, diagnose, parse_despite
 from ._errors import DecodeError, StreamError
 from ._failures import FAILURES
 from ._model import FALLBACKS, FREE_FORM, ApiError, RunStep, RunStepDeltaEvent, RunStepPage
@@ -141,11 +141,34 @@ def _slow_decode(buf: Buffer, tp: Any, first_error: BaseException, line: int | N
     mode only). Parsing untyped reads every byte, ignored fields included, so
     this path is also where a free-form value's depth and integers are checked.
     """
-    fixups: _Fixups = []
     try:
         obj = msgspec.json.decode(buf)
     except FAILURES as exc:
-        raise _error(exc, buf, None, line) from None
+        raise _unparsable(exc, buf, tp, first_error, line) from None
+    return _keep(obj, buf, tp, first_error, line)
+
+
+def _unparsable(
+    exc: BaseException, buf: Buffer, tp: Any, first_error: BaseException, line: int | None
+) -> DecodeError:
+    """The error for a body the untyped parse refuses (a number, nesting, bad bytes).
+
+    Numbers msgspec cannot hold and nesting past the stack are errors only
+    if nothing else is: a body that would be refused anyway, without them,
+    reports that refusal (the one a typed decode meets first).
+    """
+    patched = parse_despite(as_bytes(buf))
+    if patched is not _NOT_PARSED:
+        try:
+            _keep(patched, buf, tp, first_error, line)
+        except DecodeError as err:
+            return err
+    return _error(exc, buf, None, line)
+
+
+def _keep(obj: Any, buf: Buffer, tp: Any, first_error: BaseException, line: int | None) -> Any:
+    """Decode ``obj`` (``buf`` parsed untyped) as ``tp``, keeping what the fast path refused."""
+    fixups: _Fixups = []
     try:
         replacement = _walk(obj, tp, (), fixups)
     except _FreeFormError as exc:

@@ -21,7 +21,7 @@ from typing import Any
 from . import _failures, _locate, _refusal, _scan
 from ._errors import DecodeError
 
-__all__ = ["MAX_DEPTH", "as_bytes", "diagnose", "error_at"]
+__all__ = ["MAX_DEPTH", "as_bytes", "diagnose", "error_at", "parse_despite"]
 
 #: The deepest nesting, counting every object and array from the document
 #: root, of a free-form value stepwire keeps (unknown objects, ``attributes``).
@@ -85,32 +85,56 @@ def _diagnose(
         return _too_deep(data, line)
     if _failures.is_refusal(exc) and tp is not None:
         if parsed is _NOT_PARSED:
-            parsed, failure = _failures.parse(data)
-            if failure is not None and _failures.is_stack_exhausted(failure):
-                # Too deep to parse untyped, yet refused for its type before
-                # the nesting: explain it on the document with the depths cut.
-                parsed, _ = _failures.parse(_locate.prune(data, MAX_DEPTH))
-                if parsed is not None:
-                    failure = None
-            if failure is not None:  # it did not parse after all: the bytes are to blame
-                return _diagnose(failure, buf, data, None, line, _NOT_PARSED)
-        steps, reason = _refusal.explain(parsed, tp)
-        if reason is None:
-            reason = f"Invalid value ({_failures.detail(exc)})"
-        return DecodeError(
-            reason,
-            path=_locate.format_path(steps),
-            offset=_locate.offset_of(data, steps),
-            line=line,
-        )
+            parsed = parse_despite(data)
+        if parsed is not _NOT_PARSED:
+            steps, reason = _refusal.explain(parsed, tp)
+            if reason is not None:
+                return DecodeError(
+                    reason,
+                    path=_locate.format_path(steps),
+                    offset=_locate.offset_of(data, steps),
+                    line=line,
+                )
+        # No value to blame: the bytes are (a number msgspec cannot hold, say).
     defect = _scan.first_defect(
         data, from_str=isinstance(buf, str), accepts_number=_failures.accepts_number
     )
     if defect is not None:
         reason, offset = defect
         return error_at(reason, data, offset, line)
-    # Valid JSON by stepwire's reading, refused by msgspec's parser: say so, in its words.
+    # Valid JSON by stepwire's reading, refused by msgspec: say so, in its words.
     return DecodeError(f"JSON could not be decoded ({_failures.detail(exc)})", path="$", line=line)
+
+
+#: How many numbers ``parse_despite`` replaces before giving up.
+_MAX_PATCHES = 64
+
+
+def parse_despite(data: bytes) -> Any:
+    """Parse ``data`` untyped for explaining a refusal, despite what is not the refusal.
+
+    A typed decode skips ignored fields, so it may refuse a value before,
+    or without ever, meeting what an untyped parse cannot take: nesting
+    past the stack (those containers become ``null``) and numbers msgspec
+    cannot hold (those become ``0``). Neither is where a typed field lies
+    deep, so every path to a typed value still holds. Returns
+    ``_NOT_PARSED`` when the bytes themselves are malformed.
+    """
+    for _ in range(_MAX_PATCHES):
+        parsed, failure = _failures.parse(data)
+        if failure is None:
+            return parsed
+        if _failures.is_stack_exhausted(failure):
+            pruned = _locate.prune(data, MAX_DEPTH)
+            if pruned == data:
+                break
+            data = pruned
+            continue
+        defect = _scan.first_defect(data, from_str=False, accepts_number=_failures.accepts_number)
+        if defect is None or defect[0] != _scan.OUT_OF_RANGE or defect[1] is None:
+            break
+        data = _scan.replace_number(data, defect[1], b"0")
+    return _NOT_PARSED
 
 
 def _too_deep(data: bytes, line: int | None) -> DecodeError:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Union
 
-__all__ = ["Defect", "first_defect"]
+__all__ = ["Defect", "first_defect", "replace_number"]
 
 #: What is wrong, and the byte offset where it is (None for empty input).
 Defect = tuple[str, Union[int, None]]
@@ -26,6 +26,7 @@ Defect = tuple[str, Union[int, None]]
 MALFORMED = "JSON is malformed"
 TRUNCATED = "JSON is truncated"
 EMPTY = "JSON input is empty"
+OUT_OF_RANGE = "Number out of range"
 
 _WS = re.compile(rb"[ \t\r\n]*")
 # A run of string content that needs no further look: printable ASCII but the
@@ -228,7 +229,7 @@ def _number(
         return pos, (f"{MALFORMED}: invalid number", pos)
     token = data[pos:end]
     if _PLAIN_NUMBER.fullmatch(token) is None and not accepts_number(token):
-        return pos, ("Number out of range", pos)
+        return pos, (OUT_OF_RANGE, pos)
     return end, None
 
 
@@ -241,3 +242,10 @@ def _literal(data: bytes, pos: int, word: bytes) -> tuple[int, Defect | None]:
         return len(data), (TRUNCATED, len(data))
     bad = next(i for i, (a, b) in enumerate(zip(got, word, strict=False)) if a != b)
     return pos + bad, (f"{MALFORMED}: invalid character", pos + bad)
+
+
+def replace_number(data: bytes, pos: int, new: bytes) -> bytes:
+    """``data`` with the number token starting at ``pos`` replaced by ``new``."""
+    match = _NUMBER.match(data, pos)
+    end = match.end() if match is not None else pos
+    return data[:pos] + new + data[end:]
