@@ -20,6 +20,7 @@ import pytest
 
 import stepwire
 from stepwire import _diagnose, _failures, _strict
+from test_unknown import FUNCTION, _step
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "stepwire"
 
@@ -28,19 +29,10 @@ def _compact(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-FUNCTION = {"id": "call_f", "type": "function", "function": {"name": "f", "arguments": "{}"}}
-STEP = {
-    "id": "step_1",
-    "object": "thread.run.step",
-    "created_at": 1,
-    "run_id": "run_1",
-    "assistant_id": "asst_1",
-    "thread_id": "thread_1",
-    "type": "tool_calls",
-    "status": "completed",
-    "step_details": {"type": "tool_calls", "tool_calls": [FUNCTION]},
-    "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
-}
+STEP = _step(
+    {"type": "tool_calls", "tool_calls": [FUNCTION]},
+    usage={"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+)
 GOOD = _compact(STEP)
 NAME = "$.step_details.tool_calls[0].function.name"
 AT_NAME = GOOD.index(b'"f"')  # the name's opening quote
