@@ -17,9 +17,11 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import stepwire
-from stepwire import _diagnose, _failures, _strict
+from stepwire import _diagnose, _failures, _scan, _strict
 from test_unknown import FUNCTION, _step
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "stepwire"
@@ -586,3 +588,43 @@ def test_a_refusal_is_found_past_what_an_untyped_parse_cannot_take(strict: bool)
             stepwire.decode_step(body, strict=strict)
         assert info.value.reason == "Expected `int`, got `str`", ignored[:8]
         assert (info.value.path, info.value.offset) == ("$.created_at", body.index(b'"x"'))
+
+
+# -- stepwire's reading agrees with msgspec's parser ---------------------------------------
+
+_SEED_DOCS = [
+    GOOD,
+    _compact({"a": ["é", 1.5, -0.0, 1e300, None, True, {"b": "\\u00e9\U0001f600"}], "c": {}}),
+    b'{"k": "\\ud83d\\ude00 \\n\\t\\"", "n": [0, -1, 2.5e-3, 123456789012345678901234]}',
+]
+_BYTES = [0x00, 0x01, 0x1F, 0x20, 0x22, 0x2C, 0x2D, 0x30, 0x3A, 0x5B, 0x5C, 0x5D, 0x65]
+_BYTES += [0x75, 0x7B, 0x7D, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xE0, 0xED, 0xF0, 0xF4, 0xF5, 0xFF]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    doc=st.sampled_from(_SEED_DOCS),
+    edits=st.lists(
+        st.tuples(st.integers(0, 10_000), st.sampled_from(_BYTES), st.integers(0, 2)),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_the_scanner_finds_a_defect_exactly_when_msgspec_cannot_parse(
+    doc: bytes, edits: list[tuple[int, int, int]]
+) -> None:
+    data = bytearray(doc)
+    for at, byte, how in edits:
+        at %= len(data) + 1
+        if how == 0:
+            data[at:at] = bytes([byte])  # insert
+        elif how == 1:
+            data[at : at + 1] = bytes([byte])  # replace
+        else:
+            del data[at : at + 1]  # delete
+    body = bytes(data)
+    _, failure = _failures.parse(body)
+    defect = _scan.first_defect(body, from_str=False, accepts_number=_failures.accepts_number)
+    assert (defect is None) == (failure is None), (body, defect, failure)
+    if defect is not None and defect[1] is not None:
+        assert 0 <= defect[1] <= len(body)
