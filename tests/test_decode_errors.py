@@ -628,3 +628,15 @@ def test_the_scanner_finds_a_defect_exactly_when_msgspec_cannot_parse(
     assert (defect is None) == (failure is None), (body, defect, failure)
     if defect is not None and defect[1] is not None:
         assert 0 <= defect[1] <= len(body)
+
+
+def test_a_refusal_stepwire_cannot_explain_still_names_the_value() -> None:
+    # A fixed-length array: a bound stepwire does not spell out; msgspec's words are kept.
+    class Pair(msgspec.Struct):
+        xy: tuple[int, int]
+
+    body = b'{"xy": [1, 2, 3]}'
+    with pytest.raises(stepwire.DecodeError) as info:
+        stepwire.Decoder(Pair).decode(body)
+    assert (info.value.path, info.value.offset) == ("$.xy", 7)
+    assert info.value.reason.startswith("Invalid value (")

@@ -83,18 +83,14 @@ def _diagnose(
 ) -> DecodeError:
     if _failures.is_stack_exhausted(exc):
         return _too_deep(data, line)
+    steps: list[_locate.Step] | None = None  # where a refused value is, if found
     if _failures.is_refusal(exc) and tp is not None:
         if parsed is _NOT_PARSED:
             parsed = parse_despite(data)
         if parsed is not _NOT_PARSED:
             steps, reason = _refusal.explain(parsed, tp)
             if reason is not None:
-                return DecodeError(
-                    reason,
-                    path=_locate.format_path(steps),
-                    offset=_locate.offset_of(data, steps),
-                    line=line,
-                )
+                return _refused(reason, data, steps, line)
         # No value to blame: the bytes are (a number msgspec cannot hold, say).
     defect = _scan.first_defect(
         data, from_str=isinstance(buf, str), accepts_number=_failures.accepts_number
@@ -102,8 +98,16 @@ def _diagnose(
     if defect is not None:
         reason, offset = defect
         return error_at(reason, data, offset, line)
-    # Valid JSON by stepwire's reading, refused by msgspec: say so, in its words.
+    # Refused by msgspec for a reason stepwire does not know: say so, in its words.
+    if steps is not None:
+        return _refused(f"Invalid value ({_failures.detail(exc)})", data, steps, line)
     return DecodeError(f"JSON could not be decoded ({_failures.detail(exc)})", path="$", line=line)
+
+
+def _refused(reason: str, data: bytes, steps: list[_locate.Step], line: int | None) -> DecodeError:
+    return DecodeError(
+        reason, path=_locate.format_path(steps), offset=_locate.offset_of(data, steps), line=line
+    )
 
 
 #: How many numbers ``parse_despite`` replaces before giving up.
