@@ -1,0 +1,554 @@
+"""CI's legs, run two at a time (the machine's two cores), then a summary table.
+
+    python3 .ci/legs.py                 # every leg (what .ci/run does)
+    python3 .ci/legs.py lowest py3.12   # these legs, and the legs they need (dist)
+    python3 .ci/legs.py --list
+
+A leg is a fresh virtual environment under build/ci/<leg>/, an install, and a test run;
+its output goes to build/ci/<leg>.log. The legs (docs/ci.md says more):
+
+- make-test, warnings, lint: the developer targets, in .venv (the source tree installed).
+- dist: ``make dist``, the sdist and the manylinux wheel; dist-check: ``make dist-check``.
+- py3.10, py3.12, py3.13: the suite on each Python, the extension compiled from the sdist.
+- py3.11-wheel: the suite against the repaired wheel from dist/, what users install.
+- pure: the suite on the pure-Python build (``STEPWIRE_NO_EXTENSIONS=1``).
+- lowest: Python 3.10, every ranged dependency at its floor (.ci/constraints-lowest.txt),
+  build requirements included; the newest releases are what the other legs get.
+- msgspec-releases: the decode-error tests against every msgspec release in range.
+- bench-check: ``make bench-check``, last and alone (it measures speed ratios).
+
+Every leg runs with one pip cache (build/pip-cache), even where the environment sets
+PIP_NO_CACHE_DIR. An interpreter that is missing fails its leg, by name. Exit status 1
+when any leg failed; the log tail of each failed leg is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+CI_DIR = ROOT / "build" / "ci"
+PIP_CACHE = ROOT / "build" / "pip-cache"
+DIST = ROOT / "dist"
+TOOLS_PY = ROOT / "build" / "tools" / "bin" / "python"
+LOWEST = ROOT / ".ci" / "constraints-lowest.txt"
+# The extra that brings everything the suite needs (test pulls in bench and fuzz).
+EXTRAS = "[test]"
+PYTEST = ["-m", "pytest", "-p", "no:cacheprovider"]
+# The test files run against every msgspec release in range: the decode-error tests.
+MSGSPEC_TESTS = (
+    ["tests/test_decode_errors.py"]
+    if (ROOT / "tests" / "test_decode_errors.py").exists()
+    else ["tests/test_errors.py", "tests/test_hostile.py"]
+)
+JOBS = int(os.environ.get("CI_JOBS", "2"))
+TAIL = 60
+
+
+class LegError(Exception):
+    pass
+
+
+class MissingPythonError(LegError):
+    pass
+
+
+@dataclass
+class Leg:
+    name: str
+    run: Callable[[Context], None]
+    after: tuple[str, ...] = ()
+    alone: bool = False  # nothing else runs meanwhile (timings)
+    about: str = ""
+
+
+@dataclass
+class Result:
+    status: str = "not run"
+    seconds: float = 0.0
+    python: str = ""
+    msgspec: str = ""
+    tests: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+# Only one step at a time may write into the source tree (src/*.egg-info, the .c that
+# cythonize writes beside the .pyx): `make install` and `make sdist`.
+TREE_LOCK = threading.Lock()
+
+
+def find_python(version: str) -> str:
+    """An interpreter for ``version`` (``3.12``): on PATH, then under pyenv's versions."""
+    name = f"python{version}"
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [shutil.which(name), f"/usr/bin/{name}", f"/usr/local/bin/{name}"]
+    candidates += sorted(glob.glob(str(pyenv / "versions" / f"{version}.*" / "bin" / name)))
+    for candidate in candidates:
+        if not candidate or not os.access(candidate, os.X_OK):
+            continue
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # a pyenv shim for a version it does not select exits non-zero
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    raise MissingPythonError(
+        f"{name} not found (looked on PATH, in /usr/bin, /usr/local/bin and "
+        f"{pyenv}/versions/{version}.*): install Python {version}, e.g. `pyenv install {version}`"
+    )
+
+
+class Context:
+    """One leg's log, environment and venv."""
+
+    def __init__(self, leg: Leg, env: Mapping[str, str]) -> None:
+        self.leg = leg
+        self.dir = CI_DIR / leg.name
+        self.log_path = CI_DIR / f"{leg.name}.log"
+        self.env = dict(env) | {"HYPOTHESIS_STORAGE_DIRECTORY": str(self.dir / "hypothesis")}
+        self.result = Result()
+        self.log: IO[str] | None = None
+
+    def say(self, text: str) -> None:
+        assert self.log is not None
+        self.log.write(text + "\n")
+        self.log.flush()
+
+    def sh(
+        self,
+        args: Sequence[str | Path],
+        *,
+        env: Mapping[str, str] | None = None,
+        tree: bool = False,
+        check: bool = True,
+    ) -> str:
+        """Run a command from the repository's root, its output into the log."""
+        assert self.log is not None
+        extra = dict(env or {})
+        shown = " ".join([*(f"{k}={v}" for k, v in extra.items()), *map(str, args)])
+        self.say(f"\n$ {shown}")
+        lock = TREE_LOCK if tree else None
+        if lock:
+            lock.acquire()
+        try:
+            proc = subprocess.run(
+                list(map(str, args)),
+                cwd=ROOT,
+                env=self.env | extra,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                check=False,
+            )
+        finally:
+            if lock:
+                lock.release()
+        self.log.write(proc.stdout)
+        self.log.flush()
+        if check and proc.returncode != 0:
+            raise LegError(f"exit {proc.returncode}: {shown}")
+        return proc.stdout
+
+    # -- the steps legs share ------------------------------------------------------------
+
+    def venv(self, version: str) -> Path:
+        """A fresh venv under build/ci/<leg>/venv; its python."""
+        base = find_python(version)
+        venv = self.dir / "venv"
+        shutil.rmtree(venv, ignore_errors=True)
+        self.sh([base, "-m", "venv", venv])
+        return venv / "bin" / "python"
+
+    def build_wheel(self, python: Path, *, isolated: bool = True) -> Path:
+        """The wheel of the sdist in dist/, built for ``python`` (no wheel cache reused)."""
+        out = self.dir / "wheel"
+        shutil.rmtree(out, ignore_errors=True)
+        args: list[str | Path] = [
+            python,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-cache-dir",
+            "-w",
+            out,
+        ]
+        if not isolated:
+            args.append("--no-build-isolation")
+        self.sh([*args, sdist()])
+        (wheel,) = out.glob("stepwire-*.whl")
+        self.result.notes.append(wheel.name)
+        return wheel
+
+    def pytest(self, python: Path, files: Sequence[str] = (), **env: str) -> str:
+        """The suite (or ``files``) against what ``python``'s venv installed."""
+        expect = {"STEPWIRE_EXPECT_BUILD": str(python.parent.parent)}
+        out = self.sh([python, *PYTEST, *files], env=expect | env, check=False)
+        self.result.tests = closing_line(out)
+        if not re.search(r"\b\d+ passed\b", self.result.tests) or re.search(
+            r"\b\d+ (failed|errors?)\b", self.result.tests
+        ):
+            raise LegError(f"pytest: {self.result.tests or 'no summary line'}")
+        return out
+
+    def describe(self, python: Path, **env: str) -> None:
+        """Record the leg's Python and msgspec versions, and the stream build imported."""
+        probe = (
+            "import platform, msgspec, stepwire; "
+            "print(platform.python_version(), msgspec.__version__, stepwire.IMPLEMENTATION)"
+        )
+        out = self.sh([python, "-c", probe], env=env).split()
+        self.result.python, self.result.msgspec = out[-3], out[-2]
+        self.result.notes.append(f"stream build: {out[-1]}")
+
+
+def closing_line(output: str) -> str:
+    """pytest's last summary line (``== 1324 passed, 3 skipped in 90.1s ==``), bare."""
+    for line in reversed(output.splitlines()):
+        if re.search(r"\b(passed|failed|errors?|no tests ran)\b.* in [\d.]+s", line):
+            return line.strip("= ")
+    return ""
+
+
+def sdist() -> Path:
+    found = sorted(DIST.glob("stepwire-*.tar.gz"))
+    if len(found) != 1:
+        raise LegError(f"expected one sdist in {DIST}, found {[p.name for p in found]}")
+    return found[0]
+
+
+# -- the legs ------------------------------------------------------------------------------
+
+
+def venv_python() -> Path:
+    return ROOT / ".venv" / "bin" / "python"
+
+
+def make_install(ctx: Context) -> None:
+    ctx.sh(["make", "install"], tree=True)
+    ctx.describe(venv_python())
+
+
+def make_test(ctx: Context) -> None:
+    ctx.describe(venv_python())
+    out = ctx.sh(["make", "test", "PYTEST_ARGS=-p no:cacheprovider"], check=False)
+    ctx.result.tests = closing_line(out)
+    if "make: ***" in out or not ctx.result.tests or " failed" in ctx.result.tests:
+        raise LegError(f"make test: {ctx.result.tests or 'no summary line'}")
+
+
+def make_target(target: str) -> Callable[[Context], None]:
+    def run(ctx: Context) -> None:
+        ctx.describe(venv_python())
+        ctx.sh(["make", target])
+
+    return run
+
+
+def dist(ctx: Context) -> None:
+    ctx.sh(["make", "tools"])
+    ctx.sh(["make", "sdist"], tree=True)
+    ctx.sh(["make", "wheel"])
+    ctx.result.notes += [p.name for p in sorted(DIST.iterdir())]
+    ctx.result.python = ctx.sh(
+        [TOOLS_PY, "-c", "import platform; print(platform.python_version())"]
+    ).split()[-1]
+
+
+def dist_check(ctx: Context) -> None:
+    ctx.sh(["make", "dist-check"])
+    ctx.sh([TOOLS_PY, ".ci/deps.py", "check-lowest"])
+
+
+def source_leg(version: str) -> Callable[[Context], None]:
+    """The suite on ``version``, the extension compiled from the sdist."""
+
+    def run(ctx: Context) -> None:
+        python = ctx.venv(version)
+        wheel = ctx.build_wheel(python)
+        ctx.sh([python, "-m", "pip", "install", f"{wheel}{EXTRAS}"])
+        ctx.describe(python)
+        ctx.pytest(python)
+
+    return run
+
+
+def wheel_leg(version: str) -> Callable[[Context], None]:
+    """The suite against the repaired wheel in dist/: what users would install."""
+
+    def run(ctx: Context) -> None:
+        python = ctx.venv(version)
+        tag = f"cp{version.replace('.', '')}"
+        wheels = sorted(DIST.glob(f"stepwire-*-{tag}-{tag}-manylinux*.whl"))
+        if len(wheels) != 1:
+            raise LegError(f"expected one {tag} manylinux wheel in dist/, found {wheels}")
+        ctx.result.notes.append(wheels[0].name)
+        ctx.sh([python, "-m", "pip", "install", f"{wheels[0]}{EXTRAS}"])
+        ctx.describe(python)
+        ctx.pytest(python)
+
+    return run
+
+
+def pure(ctx: Context) -> None:
+    """The pure-Python build: built and tested with STEPWIRE_NO_EXTENSIONS=1."""
+    python = ctx.venv("3.12")
+    ctx.env["STEPWIRE_NO_EXTENSIONS"] = "1"
+    wheel = ctx.build_wheel(python)
+    if not wheel.name.endswith("-py3-none-any.whl"):
+        raise LegError(f"STEPWIRE_NO_EXTENSIONS=1 built {wheel.name}, not a pure wheel")
+    ctx.sh([python, "-m", "pip", "install", f"{wheel}{EXTRAS}"])
+    ctx.describe(python)
+    ctx.pytest(python)
+
+
+def lowest(ctx: Context) -> None:
+    """Python 3.10, every ranged dependency at its floor, the build requirements too."""
+    python = ctx.venv("3.10")
+    pins = constraint_pins()
+    pip: list[str | Path] = [python, "-m", "pip", "install", "-c", LOWEST]
+    ctx.sh([*pip, f"setuptools=={pins['setuptools']}", f"Cython=={pins['cython']}"])
+    wheel = ctx.build_wheel(python, isolated=False)
+    ctx.sh([*pip, f"{wheel}{EXTRAS}"])
+    check = (
+        "import sys; from importlib.metadata import version\n"
+        "pins = dict(a.split('==') for a in sys.argv[1:])\n"
+        "wrong = {n: (version(n), v) for n, v in pins.items() if version(n) != v}\n"
+        "print('installed at the floors:', ' '.join(f'{n}=={v}' for n, v in pins.items()))\n"
+        "sys.exit(f'not at the floor (installed, floor): {wrong}' if wrong else 0)"
+    )
+    ctx.sh([python, "-c", check, *(f"{n}=={v}" for n, v in pins.items())])
+    ctx.describe(python)
+    ctx.pytest(python)
+
+
+def constraint_pins() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for raw in LOWEST.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def msgspec_releases(ctx: Context) -> None:
+    """The decode-error tests against every msgspec release the declared range admits."""
+    releases = ctx.sh([TOOLS_PY, ".ci/deps.py", "msgspec-releases"]).split()
+    ctx.say(f"msgspec releases in range: {' '.join(releases)}; tests: {' '.join(MSGSPEC_TESTS)}")
+    python = ctx.venv("3.12")
+    wheel = ctx.build_wheel(python)
+    ctx.sh([python, "-m", "pip", "install", f"{wheel}{EXTRAS}"])
+    ctx.describe(python)
+    outcomes: list[str] = []
+    failed: list[str] = []
+    for release in releases:
+        ctx.sh([python, "-m", "pip", "install", f"msgspec=={release}"])
+        try:
+            ctx.pytest(python, MSGSPEC_TESTS)
+            outcomes.append(f"{release} passed")
+        except LegError as exc:
+            outcomes.append(f"{release} FAILED ({exc})")
+            failed.append(release)
+    ctx.result.msgspec = f"{releases[0]}..{releases[-1]} ({len(releases)})"
+    ctx.result.tests = f"{len(releases) - len(failed)} of {len(releases)} releases passed"
+    ctx.result.notes = [*outcomes, f"files: {' '.join(MSGSPEC_TESTS)}"]
+    ctx.say("\n".join(["", "msgspec releases:", *outcomes]))
+    if failed:
+        raise LegError(f"msgspec {', '.join(failed)} failed {' '.join(MSGSPEC_TESTS)}")
+
+
+LEGS = [
+    Leg("dist", dist, about="make dist: the sdist, and the manylinux wheel built from it"),
+    Leg("venv", make_install, about="make install: .venv, the source tree installed"),
+    Leg("lowest", lowest, ("dist",), about="the suite, Python 3.10, every floor"),
+    Leg("py3.10", source_leg("3.10"), ("dist",), about="the suite, compiled from the sdist"),
+    Leg("py3.13", source_leg("3.13"), ("dist",), about="the suite, compiled from the sdist"),
+    Leg("make-test", make_test, ("venv",), about="make test: the suite in .venv"),
+    Leg("py3.12", source_leg("3.12"), ("dist",), about="the suite, compiled from the sdist"),
+    Leg("py3.11-wheel", wheel_leg("3.11"), ("dist",), about="the suite on dist/'s wheel"),
+    Leg("pure", pure, ("dist",), about="the suite, STEPWIRE_NO_EXTENSIONS=1 (Python 3.12)"),
+    Leg("msgspec-releases", msgspec_releases, ("dist",), about="every msgspec in range"),
+    Leg("dist-check", dist_check, ("dist",), about="make dist-check, deps.py check-lowest"),
+    Leg("lint", make_target("lint"), ("venv",), about="make lint"),
+    Leg("warnings", make_target("warnings"), ("venv",), about="make warnings"),
+    # Last, when every other leg has finished: it measures speed ratios.
+    Leg("bench-check", make_target("bench-check"), ("venv",), alone=True, about="make bench-check"),
+]
+BY_NAME = {leg.name: leg for leg in LEGS}
+
+
+def with_prerequisites(names: Sequence[str]) -> list[Leg]:
+    wanted: set[str] = set()
+
+    def add(name: str) -> None:
+        if name not in BY_NAME:
+            raise SystemExit(f"no leg {name!r}; the legs: {', '.join(BY_NAME)}")
+        if name not in wanted:
+            wanted.add(name)
+            for dep in BY_NAME[name].after:
+                add(dep)
+
+    for name in names:
+        add(name)
+    return [leg for leg in LEGS if leg.name in wanted]
+
+
+def ci_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PIP_NO_CACHE_DIR", None)  # one cache for every leg's downloads
+    env["PIP_CACHE_DIR"] = str(PIP_CACHE)
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.pop("STEPWIRE_NO_EXTENSIONS", None)
+    env.pop("STEPWIRE_EXPECT_BUILD", None)
+    return env
+
+
+def run_leg(ctx: Context) -> None:
+    ctx.dir.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    with ctx.log_path.open("w") as log:
+        ctx.log = log
+        ctx.say(f"# leg {ctx.leg.name}: {ctx.leg.about}")
+        try:
+            ctx.leg.run(ctx)
+            ctx.result.status = "passed"
+        except MissingPythonError as exc:
+            ctx.result.status = "MISSING"
+            ctx.result.notes.append(str(exc))
+            ctx.say(f"\nMISSING: {exc}")
+        except LegError as exc:
+            ctx.result.status = "FAILED"
+            ctx.result.notes.append(str(exc))
+            ctx.say(f"\nFAILED: {exc}")
+        except Exception as exc:  # a bug of this script: the leg fails, the others go on
+            ctx.result.status = "FAILED"
+            ctx.result.notes.append(f"{type(exc).__name__}: {exc}")
+            ctx.say(f"\nFAILED: {type(exc).__name__}: {exc}")
+        finally:
+            ctx.log = None
+    ctx.result.seconds = time.monotonic() - start
+
+
+def schedule(legs: list[Leg], jobs: int) -> dict[str, Context]:
+    env = ci_env()
+    contexts = {leg.name: Context(leg, env) for leg in legs}
+    pending = list(legs)
+    running: dict[str, threading.Thread] = {}
+    done: set[str] = set()
+    cond = threading.Condition()
+
+    def worker(ctx: Context) -> None:
+        run_leg(ctx)
+        with cond:
+            done.add(ctx.leg.name)
+            running.pop(ctx.leg.name, None)
+            cond.notify_all()
+        print(f"[{time.strftime('%H:%M:%S')}] {ctx.leg.name}: {ctx.result.status} "
+              f"({ctx.result.seconds:.0f} s) {ctx.result.tests}", flush=True)  # fmt: skip
+
+    def ready(leg: Leg) -> bool:
+        deps = [d for d in leg.after if d in contexts]
+        if not all(d in done for d in deps):
+            return False
+        if leg.alone:  # after every other leg, and by itself
+            return not running and all(other.alone for other in pending)
+        return not any(BY_NAME[name].alone for name in running)
+
+    def blocked(leg: Leg) -> bool:
+        """A leg it needs did not pass: it cannot run."""
+        return any(
+            d in done and contexts[d].result.status != "passed" for d in leg.after if d in contexts
+        )
+
+    with cond:
+        while pending or running:
+            for leg in list(pending):
+                if blocked(leg):
+                    pending.remove(leg)
+                    contexts[leg.name].result.status = "skipped"
+                    contexts[leg.name].result.notes.append("a leg it needs did not pass")
+                    done.add(leg.name)
+                elif len(running) < jobs and ready(leg):
+                    pending.remove(leg)
+                    print(f"[{time.strftime('%H:%M:%S')}] {leg.name}: started", flush=True)
+                    thread = threading.Thread(target=worker, args=(contexts[leg.name],))
+                    running[leg.name] = thread
+                    thread.start()
+                    if leg.alone:
+                        break
+            if pending or running:
+                cond.wait(timeout=5)
+    return contexts
+
+
+def summary(contexts: Mapping[str, Context], total: float) -> str:
+    rows = [("leg", "python", "msgspec", "result", "seconds", "tests")]
+    rows += [
+        (
+            name,
+            ctx.result.python or "-",
+            ctx.result.msgspec or "-",
+            ctx.result.status,
+            f"{ctx.result.seconds:.0f}",
+            ctx.result.tests or "-",
+        )
+        for name, ctx in contexts.items()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(f"total: {total:.0f} s, {JOBS} at a time; logs in {CI_DIR.relative_to(ROOT)}/")
+    notes = [f"  {name}: {note}" for name, ctx in contexts.items() for note in ctx.result.notes]
+    return "\n".join([*lines, "", "notes:", *notes])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("legs", nargs="*", help="legs to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the legs")
+    args = parser.parse_args(argv)
+    if args.list:
+        for leg in LEGS:
+            print(f"{leg.name:18} {leg.about}")
+        return 0
+    legs = with_prerequisites(args.legs) if args.legs else list(LEGS)
+    CI_DIR.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    contexts = schedule(legs, JOBS)
+    table = summary(contexts, time.monotonic() - start)
+    (CI_DIR / "summary.txt").write_text(table + "\n")
+    print("\n" + table)
+    bad = [ctx for ctx in contexts.values() if ctx.result.status != "passed"]
+    for ctx in bad:
+        if ctx.log_path.exists() and ctx.result.status != "skipped":
+            tail = ctx.log_path.read_text().splitlines()[-TAIL:]
+            print(f"\n---- {ctx.leg.name} ({ctx.result.status}): last lines of {ctx.log_path}")
+            print("\n".join(tail))
+    if bad:
+        print(f"\nCI FAILED: {', '.join(f'{c.leg.name} ({c.result.status})' for c in bad)}")
+        return 1
+    print("\nCI passed: every leg")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
