@@ -640,3 +640,22 @@ def test_a_refusal_stepwire_cannot_explain_still_names_the_value() -> None:
         stepwire.Decoder(Pair).decode(body)
     assert (info.value.path, info.value.offset) == ("$.xy", 7)
     assert info.value.reason.startswith("Invalid value (")
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize(
+    ("tp", "body", "reason", "path", "offset"),
+    [
+        (stepwire.ToolCall, b'{"id":"x"}', "Object missing required field `type`", "$", 0),
+        (stepwire.ToolCall, b'{"type":7,"id":"x"}', "Expected `str`, got `int`", "$.type", 8),
+        (stepwire.ToolCall, b'{"type":"function","id":1}', "Expected `str`, got `int`", "$.id", 24),
+        (list[stepwire.RunStep], b"[{}]", "Object missing required field `id`", "$[0]", 1),
+        (stepwire.RunStepPage, b'{"data":{}}', "Expected `array`, got `object`", "$.data", 8),
+    ],
+)
+def test_other_decoder_types(
+    tp: Any, body: bytes, reason: str, path: str, offset: int, strict: bool
+) -> None:
+    with pytest.raises(stepwire.DecodeError) as info:
+        stepwire.Decoder(tp, strict=strict).decode(body)
+    assert (info.value.reason, info.value.path, info.value.offset) == (reason, path, offset)

@@ -73,7 +73,7 @@ def _blame(value: Any, tp: Any) -> _Blame:
         return f"Expected `{_expected(members)}`, got `{kind}`"
     if len(fitting) > 1 and kind == "object":
         chosen = _by_tag(value, fitting)
-        if isinstance(chosen, tuple):
+        if isinstance(chosen, (str, tuple)):  # the tag is to blame
             return chosen
         fitting = [chosen]
     member = fitting[0]
