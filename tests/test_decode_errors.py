@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stepwire
-from stepwire import _diagnose, _failures, _scan, _strict
+from stepwire import _diagnose, _failures, _locate, _scan, _strict
 from test_unknown import FUNCTION, _step
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "stepwire"
@@ -628,6 +628,8 @@ def test_the_scanner_finds_a_defect_exactly_when_msgspec_cannot_parse(
     assert (defect is None) == (failure is None), (body, defect, failure)
     if defect is not None and defect[1] is not None:
         assert 0 <= defect[1] <= len(body)
+        # The path the scanner keeps is the one the locator finds again from the offset.
+        assert _locate.format_path(defect[2]) == _locate.path_at(body, defect[1]), body
 
 
 def test_a_refusal_stepwire_cannot_explain_still_names_the_value() -> None:
@@ -659,3 +661,44 @@ def test_other_decoder_types(
     with pytest.raises(stepwire.DecodeError) as info:
         stepwire.Decoder(tp, strict=strict).decode(body)
     assert (info.value.reason, info.value.path, info.value.offset) == (reason, path, offset)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet='ab"\\\n é', max_size=3), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        out += _paths(item, (*prefix, key))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON, indent=st.sampled_from([None, 1]), ascii_only=st.booleans())
+def test_offset_of_by_skipping_agrees_with_the_token_scan(
+    value: Any, indent: int | None, ascii_only: bool
+) -> None:
+    data = json.dumps(value, indent=indent, ensure_ascii=ascii_only).encode()
+    for path in _paths(value):
+        fast = _locate.offset_of(data, path)
+        assert fast == _locate._offset_by_tokens(data, path), (data, path)
+        assert fast is not None
+        sub = value
+        for step in path:
+            sub = sub[step]
+        found, _ = json.JSONDecoder().raw_decode(data[fast:].decode())
+        assert found == sub

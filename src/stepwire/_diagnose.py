@@ -96,8 +96,8 @@ def _diagnose(
         data, from_str=isinstance(buf, str), accepts_number=_failures.accepts_number
     )
     if defect is not None:
-        reason, offset = defect
-        return error_at(reason, data, offset, line)
+        reason, offset, where = defect
+        return DecodeError(reason, path=_locate.format_path(where), offset=offset, line=line)
     # Refused by msgspec for a reason stepwire does not know: say so, in its words.
     if steps is not None:
         return _refused(f"Invalid value ({_failures.detail(exc)})", data, steps, line)

@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Union
 
-__all__ = ["deepest", "format_path", "offset_of", "path_at"]
+__all__ = ["deepest", "format_path", "key_at", "offset_of", "path_at", "prune"]
 
 #: One step of a path: an array index, or an object key.
 Step = Union[int, str]
@@ -131,6 +131,11 @@ def _key(raw: bytes) -> str:
     return key if isinstance(key, str) else raw.decode("utf-8", "replace")
 
 
+def key_at(data: bytes, span: tuple[int, int]) -> str:
+    """The object key whose text (between its quotes) is ``data[span[0]:span[1]]``."""
+    return _key(data[span[0] : span[1]])
+
+
 def path_at(data: bytes, offset: int) -> str:
     """Return the path of the value at byte ``offset`` of ``data``.
 
@@ -178,20 +183,122 @@ def offset_of(data: bytes, steps: Sequence[Step]) -> int | None:
     int or None
         The offset of the value's first byte; None if there is no such value.
     """
+    try:
+        return _descend(data, steps)
+    except (IndexError, ValueError, AttributeError):  # malformed after all: token by token
+        return _offset_by_tokens(data, steps)
+
+
+_WS = re.compile(rb"[ \t\r\n]*")
+# Up to the next byte that matters for skipping a container: a quote or a bracket.
+_TO_BRACKET_OR_QUOTE = re.compile(rb'[^"\[\]{}]*')
+_SCALAR_REST = re.compile(rb"[^ \t\r\n,\]}]*")
+
+
+def _descend(data: bytes, steps: Sequence[Step]) -> int | None:
+    """``offset_of`` for a well-formed document: skips whole values at C speed.
+
+    Only brackets cost a step of Python each; strings and scalars are skipped
+    by regular expressions. Raises IndexError, ValueError or AttributeError (a
+    string left open) on malformed input.
+    """
+    pos = _WS.match(data, 0).end()  # type: ignore[union-attr]
+    for step in steps:
+        if isinstance(step, int):
+            if data[pos] != 0x5B:  # "["
+                return None
+            pos = _WS.match(data, pos + 1).end()  # type: ignore[union-attr]
+            for _ in range(step):
+                if data[pos] == 0x5D:
+                    return None
+                pos = _WS.match(data, _skip_value(data, pos)).end()  # type: ignore[union-attr]
+                if data[pos] != 0x2C:  # ","
+                    return None
+                pos = _WS.match(data, pos + 1).end()  # type: ignore[union-attr]
+            if data[pos] == 0x5D:
+                return None
+            continue
+        if data[pos] != 0x7B:  # "{"
+            return None
+        pos = _WS.match(data, pos + 1).end()  # type: ignore[union-attr]
+        found = -1
+        while data[pos] != 0x7D:
+            key_end = _STRING_REST.match(data, pos + 1).end()  # type: ignore[union-attr]
+            raw = data[pos + 1 : key_end - 1]
+            pos = _WS.match(data, key_end).end()  # type: ignore[union-attr]
+            if data[pos] != 0x3A:  # ":"
+                raise ValueError("expected ':'")
+            pos = _WS.match(data, pos + 1).end()  # type: ignore[union-attr]
+            if (raw.decode("utf-8", "replace") if b"\\" not in raw else _key(raw)) == step:
+                found = pos  # the last occurrence wins, as a parser's does
+            pos = _WS.match(data, _skip_value(data, pos)).end()  # type: ignore[union-attr]
+            if data[pos] == 0x2C:
+                pos = _WS.match(data, pos + 1).end()  # type: ignore[union-attr]
+        if found < 0:
+            return None
+        pos = found
+    return pos
+
+
+def _skip_value(data: bytes, pos: int) -> int:
+    """The offset just past the value starting at ``pos``."""
+    c = data[pos]
+    if c == 0x22:
+        return _STRING_REST.match(data, pos + 1).end()  # type: ignore[union-attr]
+    if c not in (0x5B, 0x7B):
+        return _SCALAR_REST.match(data, pos).end()  # type: ignore[union-attr]
+    depth = 0
+    while True:
+        c = data[pos]
+        if c == 0x22:
+            pos = _STRING_REST.match(data, pos + 1).end()  # type: ignore[union-attr]
+        else:
+            depth += 1 if c in (0x5B, 0x7B) else -1
+            pos += 1
+            if depth == 0:
+                return pos
+        pos = _TO_BRACKET_OR_QUOTE.match(data, pos).end()  # type: ignore[union-attr]
+
+
+def _offset_by_tokens(data: bytes, steps: Sequence[Step]) -> int | None:
     target = list(steps)
     depth = len(target)
+    # Keys as they are most likely written (unescaped): compared as bytes, decoded
+    # only when written otherwise. Running through every value, not only those at
+    # the right depth, is the cost: keep the per-token work small.
+    written = [
+        None if isinstance(step, int) else json.dumps(step, ensure_ascii=False)[1:-1].encode()
+        for step in target
+    ]
     frames = _Frames(data)
     found: int | None = None
     for kind, start, end in _tokens(data):
-        is_value = kind in (_OPEN, _SCALAR) or (
-            kind == _STRING and not (frames.key_next and frames.key_next[-1])
-        )
-        if is_value and len(frames.steps) == depth and frames.steps_now() == target:
+        if (
+            len(frames.steps) == depth
+            and (
+                kind in (_OPEN, _SCALAR)
+                or (kind == _STRING and not (depth and frames.key_next[-1]))
+            )
+            and _at_target(frames, target, written)
+        ):
             found = start
             if depth == 0:
                 break
         frames.feed(kind, start, end)
     return found
+
+
+def _at_target(frames: _Frames, target: list[Step], written: list[bytes | None]) -> bool:
+    data = frames.data
+    for step, want, raw in zip(frames.steps, target, written, strict=True):
+        if isinstance(step, int) or step is None or raw is None:
+            if step != want:
+                return False
+        elif data[step[0] : step[1]] != raw and (
+            b"\\" not in data[step[0] : step[1]] or _key(data[step[0] : step[1]]) != want
+        ):
+            return False
+    return True
 
 
 def prune(data: bytes, limit: int) -> bytes:

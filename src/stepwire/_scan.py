@@ -18,10 +18,17 @@ import re
 from collections.abc import Callable
 from typing import Union
 
+from . import _locate
+from ._locate import Step
+
 __all__ = ["Defect", "first_defect", "replace_number"]
 
-#: What is wrong, and the byte offset where it is (None for empty input).
-Defect = tuple[str, Union[int, None]]
+#: What is wrong, the byte offset where it is (None for empty input), and the
+#: path of the value being read there.
+Defect = tuple[str, Union[int, None], list[Step]]
+
+# A defect's reason and offset, before its path is known.
+_Found = tuple[str, Union[int, None]]
 
 MALFORMED = "JSON is malformed"
 TRUNCATED = "JSON is truncated"
@@ -71,7 +78,34 @@ def first_defect(
 
     Returns
     -------
-    (reason, offset) or None
+    (reason, offset, steps) or None
+        ``steps`` is the path of the value being read at the defect, as
+        ``_locate.path_at`` names it: within a key, or between a comma and
+        the next key, its object.
+    """
+    frames: list[int | tuple[int, int] | None] = []
+    found = _first(data, from_str, accepts_number, frames)
+    if found is None:
+        return None
+    steps: list[Step] = []
+    for frame in frames:
+        if isinstance(frame, int):
+            steps.append(frame)
+        elif frame is not None:
+            steps.append(_locate.key_at(data, frame))
+    return found[0], found[1], steps
+
+
+def _first(
+    data: bytes,
+    from_str: bool,
+    accepts_number: Callable[[bytes], bool],
+    frames: list[int | tuple[int, int] | None],
+) -> tuple[str, int | None] | None:
+    """The first defect's reason and offset, leaving ``frames`` as they are there.
+
+    ``frames`` holds, per open container, the index of the current item
+    (array) or the span of the current key (object; None before its colon).
     """
     size = len(data)
     pos = _WS.match(data, 0).end()  # type: ignore[union-attr]
@@ -79,6 +113,7 @@ def first_defect(
         return EMPTY, None
     stack: list[int] = []  # the open containers' opening bytes
     state = _VALUE
+    key = (0, 0)
     while True:
         pos = _WS.match(data, pos).end()  # type: ignore[union-attr]
         if pos == size:
@@ -91,24 +126,33 @@ def first_defect(
         if state == _COLON:
             if c != 0x3A:  # ":"
                 return f"{MALFORMED}: expected ':'", pos
+            frames[-1] = key
             pos += 1
             state = _VALUE
             continue
         if state == _NEXT:
-            close = 0x7D if stack[-1] == 0x7B else 0x5D
+            in_object = stack[-1] == 0x7B
             if c == 0x2C:  # ","
                 pos += 1
-                state = _KEY if stack[-1] == 0x7B else _VALUE
+                if in_object:
+                    frames[-1] = None
+                    state = _KEY
+                else:
+                    frames[-1] += 1  # type: ignore[operator]
+                    state = _VALUE
                 continue
+            close = 0x7D if in_object else 0x5D
             if c != close:
                 return f"{MALFORMED}: expected ',' or '{chr(close)}'", pos
             stack.pop()
+            frames.pop()
             pos += 1
             state = _NEXT if stack else _END
             continue
         if state in (_KEY, _FIRST_KEY):
             if c == 0x7D and state == _FIRST_KEY:
                 stack.pop()
+                frames.pop()
                 pos += 1
                 state = _NEXT if stack else _END
                 continue
@@ -119,17 +163,20 @@ def first_defect(
             end, defect = _string(data, pos, from_str)
             if defect is not None:
                 return defect
+            key = (pos + 1, end - 1)
             pos = end
             state = _COLON
             continue
         # a value is expected (state _VALUE or _FIRST_VALUE)
         if c == 0x5D and state == _FIRST_VALUE:
             stack.pop()
+            frames.pop()
             pos += 1
             state = _NEXT if stack else _END
             continue
         if c == 0x7B or c == 0x5B:  # "{" or "["
             stack.append(c)
+            frames.append(None if c == 0x7B else 0)
             pos += 1
             state = _FIRST_KEY if c == 0x7B else _FIRST_VALUE
             continue
@@ -149,7 +196,7 @@ def first_defect(
         state = _NEXT if stack else _END
 
 
-def _string(data: bytes, pos: int, from_str: bool) -> tuple[int, Defect | None]:
+def _string(data: bytes, pos: int, from_str: bool) -> tuple[int, _Found | None]:
     """Read the string whose opening quote is at ``pos``: its end, or its first defect."""
     size = len(data)
     run = _STRING_RUN.match
@@ -174,7 +221,7 @@ def _string(data: bytes, pos: int, from_str: bool) -> tuple[int, Defect | None]:
             return i, (f"{MALFORMED}: invalid UTF-8", i)
 
 
-def _escape(data: bytes, i: int) -> tuple[int, Defect | None]:
+def _escape(data: bytes, i: int) -> tuple[int, _Found | None]:
     """Read the escape whose backslash is at ``i``: its end, or its defect."""
     size = len(data)
     if i + 1 >= size:
@@ -204,7 +251,7 @@ def _escape(data: bytes, i: int) -> tuple[int, Defect | None]:
     return i + 12, None
 
 
-def _hex4(data: bytes, i: int) -> tuple[int, Defect | None]:
+def _hex4(data: bytes, i: int) -> tuple[int, _Found | None]:
     """The code of the ``\\uXXXX`` escape at ``i``, or its defect."""
     digits = data[i + 2 : i + 6]
     if _HEX.fullmatch(digits):
@@ -216,7 +263,7 @@ def _hex4(data: bytes, i: int) -> tuple[int, Defect | None]:
 
 def _number(
     data: bytes, pos: int, accepts_number: Callable[[bytes], bool]
-) -> tuple[int, Defect | None]:
+) -> tuple[int, _Found | None]:
     match = _NUMBER.match(data, pos)
     end = match.end() if match is not None else pos
     if match is None or (end < len(data) and data[end] in _NUMBER_CHARS):
@@ -233,7 +280,7 @@ def _number(
     return end, None
 
 
-def _literal(data: bytes, pos: int, word: bytes) -> tuple[int, Defect | None]:
+def _literal(data: bytes, pos: int, word: bytes) -> tuple[int, _Found | None]:
     end = pos + len(word)
     got = data[pos:end]
     if got == word:
