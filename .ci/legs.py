@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -47,6 +47,9 @@ LOWEST = ROOT / ".ci" / "constraints-lowest.txt"
 # The extra that brings everything the suite needs (test pulls in bench and fuzz).
 EXTRAS = "[test]"
 PYTEST = ["-m", "pytest", "-p", "no:cacheprovider"]
+# No .pyc compiled at install (numpy, matplotlib, openai: thousands of files, most never
+# imported by the suite); what is imported compiles on import.
+PIP_INSTALL = ["-m", "pip", "install", "--no-compile"]
 # The test files run against every msgspec release in range: the decode-error tests.
 MSGSPEC_TESTS = (
     ["tests/test_decode_errors.py"]
@@ -72,6 +75,9 @@ class Leg:
     after: tuple[str, ...] = ()
     alone: bool = False  # nothing else runs meanwhile (timings)
     about: str = ""
+    # Legs to wait for, whatever their result (ordering only).
+    then: tuple[str, ...] = ()
+    installed: bool = False  # its environment got as far as its tests
 
 
 @dataclass
@@ -122,6 +128,7 @@ class Context:
         self.env = dict(env) | {"HYPOTHESIS_STORAGE_DIRECTORY": str(self.dir / "hypothesis")}
         self.result = Result()
         self.log: IO[str] | None = None
+        self.closing_lines: list[str] = []  # of every pytest run in the leg
 
     def say(self, text: str) -> None:
         assert self.log is not None
@@ -197,9 +204,11 @@ class Context:
 
     def pytest(self, python: Path, files: Sequence[str] = (), **env: str) -> str:
         """The suite (or ``files``) against what ``python``'s venv installed."""
+        self.leg.installed = True
         expect = {"STEPWIRE_EXPECT_BUILD": str(python.parent.parent)}
         out = self.sh([python, *PYTEST, *files], env=expect | env, check=False)
         self.result.tests = closing_line(out)
+        self.closing_lines.append(self.result.tests)
         if not re.search(r"\b\d+ passed\b", self.result.tests) or re.search(
             r"\b\d+ (failed|errors?)\b", self.result.tests
         ):
@@ -248,6 +257,7 @@ def make_test(ctx: Context) -> None:
     ctx.describe(venv_python())
     out = ctx.sh(["make", "test", "PYTEST_ARGS=-p no:cacheprovider"], check=False)
     ctx.result.tests = closing_line(out)
+    ctx.closing_lines.append(ctx.result.tests)
     if "make: ***" in out or not ctx.result.tests or " failed" in ctx.result.tests:
         raise LegError(f"make test: {ctx.result.tests or 'no summary line'}")
 
@@ -260,17 +270,26 @@ def make_target(target: str) -> Callable[[Context], None]:
     return run
 
 
-def dist(ctx: Context) -> None:
+def tools_python(ctx: Context) -> None:
+    probe = "import platform; print(platform.python_version())"
+    ctx.result.python = ctx.sh([TOOLS_PY, "-c", probe]).split()[-1]
+
+
+def make_sdist(ctx: Context) -> None:
     ctx.sh(["make", "tools"])
     ctx.sh(["make", "sdist"], tree=True)
+    ctx.result.notes.append(sdist().name)
+    tools_python(ctx)
+
+
+def dist(ctx: Context) -> None:
     ctx.sh(["make", "wheel"])
-    ctx.result.notes += [p.name for p in sorted(DIST.iterdir())]
-    ctx.result.python = ctx.sh(
-        [TOOLS_PY, "-c", "import platform; print(platform.python_version())"]
-    ).split()[-1]
+    ctx.result.notes += [p.name for p in sorted(DIST.glob("*.whl"))]
+    tools_python(ctx)
 
 
 def dist_check(ctx: Context) -> None:
+    tools_python(ctx)
     ctx.sh(["make", "dist-check"])
     ctx.sh([TOOLS_PY, ".ci/deps.py", "check-lowest"])
 
@@ -281,7 +300,7 @@ def source_leg(version: str) -> Callable[[Context], None]:
     def run(ctx: Context) -> None:
         python = ctx.venv(version)
         wheel = ctx.build_wheel(python)
-        ctx.sh([python, "-m", "pip", "install", f"{wheel}{EXTRAS}"])
+        ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
         ctx.describe(python)
         ctx.pytest(python)
 
@@ -298,7 +317,7 @@ def wheel_leg(version: str) -> Callable[[Context], None]:
         if len(wheels) != 1:
             raise LegError(f"expected one {tag} manylinux wheel in dist/, found {wheels}")
         ctx.result.notes.append(wheels[0].name)
-        ctx.sh([python, "-m", "pip", "install", f"{wheels[0]}{EXTRAS}"])
+        ctx.sh([python, *PIP_INSTALL, f"{wheels[0]}{EXTRAS}"])
         ctx.describe(python)
         ctx.pytest(python)
 
@@ -312,7 +331,7 @@ def pure(ctx: Context) -> None:
     wheel = ctx.build_wheel(python)
     if not wheel.name.endswith("-py3-none-any.whl"):
         raise LegError(f"STEPWIRE_NO_EXTENSIONS=1 built {wheel.name}, not a pure wheel")
-    ctx.sh([python, "-m", "pip", "install", f"{wheel}{EXTRAS}"])
+    ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
     ctx.describe(python)
     ctx.pytest(python)
 
@@ -321,7 +340,7 @@ def lowest(ctx: Context) -> None:
     """Python 3.10, every ranged dependency at its floor, the build requirements too."""
     python = ctx.venv("3.10")
     pins = constraint_pins()
-    pip: list[str | Path] = [python, "-m", "pip", "install", "-c", LOWEST]
+    pip: list[str | Path] = [python, *PIP_INSTALL, "-c", LOWEST]
     ctx.sh([*pip, f"setuptools=={pins['setuptools']}", f"Cython=={pins['cython']}"])
     wheel = ctx.build_wheel(python, isolated=False)
     ctx.sh([*pip, f"{wheel}{EXTRAS}"])
@@ -351,20 +370,28 @@ def msgspec_releases(ctx: Context) -> None:
     """The decode-error tests against every msgspec release the declared range admits."""
     releases = ctx.sh([TOOLS_PY, ".ci/deps.py", "msgspec-releases"]).split()
     ctx.say(f"msgspec releases in range: {' '.join(releases)}; tests: {' '.join(MSGSPEC_TESTS)}")
-    python = ctx.venv("3.12")
-    wheel = ctx.build_wheel(python)
-    ctx.sh([python, "-m", "pip", "install", f"{wheel}{EXTRAS}"])
+    # The py3.12 leg's environment once its suite has run (its install, not its result,
+    # is what is needed); a fresh one where that leg did not get as far.
+    python = CI_DIR / "py3.12" / "venv" / "bin" / "python"
+    if BY_NAME["py3.12"].installed:
+        ctx.say(f"reusing {python.parent.parent} (the py3.12 leg's)")
+    else:
+        python = ctx.venv("3.12")
+        wheel = ctx.build_wheel(python)
+        ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
+    newest = ctx.sh([python, "-c", "import msgspec; print(msgspec.__version__)"]).split()[-1]
     ctx.describe(python)
     outcomes: list[str] = []
     failed: list[str] = []
     for release in releases:
-        ctx.sh([python, "-m", "pip", "install", f"msgspec=={release}"])
+        ctx.sh([python, *PIP_INSTALL, f"msgspec=={release}"])
         try:
             ctx.pytest(python, MSGSPEC_TESTS)
             outcomes.append(f"{release} passed")
         except LegError as exc:
             outcomes.append(f"{release} FAILED ({exc})")
             failed.append(release)
+    ctx.sh([python, *PIP_INSTALL, f"msgspec=={newest}"])  # as the environment was
     ctx.result.msgspec = f"{releases[0]}..{releases[-1]} ({len(releases)})"
     ctx.result.tests = f"{len(releases) - len(failed)} of {len(releases)} releases passed"
     ctx.result.notes = [*outcomes, f"files: {' '.join(MSGSPEC_TESTS)}"]
@@ -374,16 +401,24 @@ def msgspec_releases(ctx: Context) -> None:
 
 
 LEGS = [
-    Leg("dist", dist, about="make dist: the sdist, and the manylinux wheel built from it"),
-    Leg("venv", make_install, about="make install: .venv, the source tree installed"),
-    Leg("lowest", lowest, ("dist",), about="the suite, Python 3.10, every floor"),
-    Leg("py3.10", source_leg("3.10"), ("dist",), about="the suite, compiled from the sdist"),
-    Leg("py3.13", source_leg("3.13"), ("dist",), about="the suite, compiled from the sdist"),
+    # `make sdist` first, by itself: it and `make install` write into the source tree.
+    Leg("sdist", make_sdist, about="make sdist (and make tools)"),
+    Leg("dist", dist, ("sdist",), about="make wheel: the wheel built from the sdist, manylinux"),
+    Leg("venv", make_install, ("sdist",), about="make install: .venv, the source tree installed"),
+    Leg("py3.12", source_leg("3.12"), ("sdist",), about="the suite, compiled from the sdist"),
+    Leg("lowest", lowest, ("sdist",), about="the suite, Python 3.10, every floor"),
+    Leg("py3.10", source_leg("3.10"), ("sdist",), about="the suite, compiled from the sdist"),
+    Leg("py3.13", source_leg("3.13"), ("sdist",), about="the suite, compiled from the sdist"),
     Leg("make-test", make_test, ("venv",), about="make test: the suite in .venv"),
-    Leg("py3.12", source_leg("3.12"), ("dist",), about="the suite, compiled from the sdist"),
     Leg("py3.11-wheel", wheel_leg("3.11"), ("dist",), about="the suite on dist/'s wheel"),
-    Leg("pure", pure, ("dist",), about="the suite, STEPWIRE_NO_EXTENSIONS=1 (Python 3.12)"),
-    Leg("msgspec-releases", msgspec_releases, ("dist",), about="every msgspec in range"),
+    Leg("pure", pure, ("sdist",), about="the suite, STEPWIRE_NO_EXTENSIONS=1 (Python 3.12)"),
+    Leg(
+        "msgspec-releases",
+        msgspec_releases,
+        ("sdist",),
+        then=("py3.12",),
+        about="the decode-error tests on every msgspec in range (py3.12's venv)",
+    ),
     Leg("dist-check", dist_check, ("dist",), about="make dist-check, deps.py check-lowest"),
     Leg("lint", make_target("lint"), ("venv",), about="make lint"),
     Leg("warnings", make_target("warnings"), ("venv",), about="make warnings"),
@@ -445,6 +480,11 @@ def run_leg(ctx: Context) -> None:
     ctx.result.seconds = time.monotonic() - start
 
 
+def progress(line: str) -> None:
+    sys.stdout.write(f"[{time.strftime('%H:%M:%S')}] {line}\n")
+    sys.stdout.flush()
+
+
 def schedule(legs: list[Leg], jobs: int) -> dict[str, Context]:
     env = ci_env()
     contexts = {leg.name: Context(leg, env) for leg in legs}
@@ -455,15 +495,15 @@ def schedule(legs: list[Leg], jobs: int) -> dict[str, Context]:
 
     def worker(ctx: Context) -> None:
         run_leg(ctx)
-        with cond:
+        with cond:  # also keeps the progress lines whole
             done.add(ctx.leg.name)
             running.pop(ctx.leg.name, None)
             cond.notify_all()
-        print(f"[{time.strftime('%H:%M:%S')}] {ctx.leg.name}: {ctx.result.status} "
-              f"({ctx.result.seconds:.0f} s) {ctx.result.tests}", flush=True)  # fmt: skip
+            r = ctx.result
+            progress(f"{ctx.leg.name}: {r.status} ({r.seconds:.0f} s) {r.tests}".rstrip())
 
     def ready(leg: Leg) -> bool:
-        deps = [d for d in leg.after if d in contexts]
+        deps = [d for d in (*leg.after, *leg.then) if d in contexts]
         if not all(d in done for d in deps):
             return False
         if leg.alone:  # after every other leg, and by itself
@@ -486,7 +526,7 @@ def schedule(legs: list[Leg], jobs: int) -> dict[str, Context]:
                     done.add(leg.name)
                 elif len(running) < jobs and ready(leg):
                     pending.remove(leg)
-                    print(f"[{time.strftime('%H:%M:%S')}] {leg.name}: started", flush=True)
+                    progress(f"{leg.name}: started")
                     thread = threading.Thread(target=worker, args=(contexts[leg.name],))
                     running[leg.name] = thread
                     thread.start()
@@ -521,6 +561,19 @@ def summary(contexts: Mapping[str, Context], total: float) -> str:
     return "\n".join([*lines, "", "notes:", *notes])
 
 
+def tally(contexts: Iterable[Context]) -> str:
+    """Every leg's pytest counts added up, as one plain closing line."""
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for ctx in contexts:
+        for lines in ctx.closing_lines:
+            for number, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)\b", lines):
+                key = "failed" if word.startswith("error") else word
+                counts[key] += int(number)
+    return (
+        f"tests: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("legs", nargs="*", help="legs to run (default: all)")
@@ -543,6 +596,7 @@ def main(argv: list[str] | None = None) -> int:
             tail = ctx.log_path.read_text().splitlines()[-TAIL:]
             print(f"\n---- {ctx.leg.name} ({ctx.result.status}): last lines of {ctx.log_path}")
             print("\n".join(tail))
+    print(f"\n{tally(contexts.values())}")
     if bad:
         print(f"\nCI FAILED: {', '.join(f'{c.leg.name} ({c.result.status})' for c in bad)}")
         return 1

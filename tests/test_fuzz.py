@@ -35,6 +35,7 @@ def _load_target():
 
 @pytest.fixture(scope="module")
 def target():
+    load_impl("cython")  # the target is differential: it skips with the pure-Python build
     return _load_target()
 
 
@@ -102,6 +103,7 @@ def test_seed_corpus_passes(target, tmp_path):
 def test_short_fuzz_run(tmp_path):
     """A short seeded atheris run over the seed corpus: no finding."""
     _atheris()
+    load_impl("cython")
     if "libasan" in os.environ.get("LD_PRELOAD", ""):
         pytest.skip("under ASan, make asan replays the corpus instead (atheris's libFuzzer)")
     seeds, work = tmp_path / "seeds", tmp_path / "work"
