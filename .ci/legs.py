@@ -151,6 +151,7 @@ class Context:
         lock = TREE_LOCK if tree else None
         if lock:
             lock.acquire()
+        start = time.monotonic()
         try:
             proc = subprocess.run(
                 list(map(str, args)),
@@ -166,7 +167,7 @@ class Context:
             if lock:
                 lock.release()
         self.log.write(proc.stdout)
-        self.log.flush()
+        self.say(f"[exit {proc.returncode}, {time.monotonic() - start:.1f} s]")
         if check and proc.returncode != 0:
             raise LegError(f"exit {proc.returncode}: {shown}")
         return proc.stdout
@@ -596,7 +597,8 @@ def main(argv: list[str] | None = None) -> int:
             tail = ctx.log_path.read_text().splitlines()[-TAIL:]
             print(f"\n---- {ctx.leg.name} ({ctx.result.status}): last lines of {ctx.log_path}")
             print("\n".join(tail))
-    print(f"\n{tally(contexts.values())}")
+    if any(ctx.closing_lines for ctx in contexts.values()):
+        print(f"\n{tally(contexts.values())}")
     if bad:
         print(f"\nCI FAILED: {', '.join(f'{c.leg.name} ({c.result.status})' for c in bad)}")
         return 1
