@@ -1,7 +1,7 @@
 """Every class of bad input: what, the JSON path and the byte offset, whatever msgspec says.
 
 This file runs on every msgspec release the declared range admits
-(``make test-msgspec-releases``): what stepwire reports must not change with
+(``make ci LEGS=msgspec-releases``, docs/ci.md): what stepwire reports must not change with
 the release, because it comes from stepwire's own reading of the input.
 """
 

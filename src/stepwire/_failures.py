@@ -9,7 +9,7 @@ between releases (invalid UTF-8 was a ``UnicodeDecodeError`` up to 0.22 and is
 a ``msgspec.DecodeError`` since 0.23), and so has their text; keeping that
 knowledge here keeps one module to check against each release, and
 ``tests/test_decode_errors.py`` runs on every release the declared range
-admits (``make test-msgspec-releases``).
+admits (``make ci LEGS=msgspec-releases``, docs/ci.md).
 
 msgspec's own message is kept only as a detail (``detail``), where stepwire
 has nothing better to say; it is never parsed.
