@@ -17,8 +17,8 @@ from typing import IO, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
 
-from . import _locate, _refusal
-from ._diagnose import _NOT_PARSED, MAX_DEPTH, as_bytes, diagnose, parse_despite
+from . import _refusal
+from ._diagnose import MAX_DEPTH, NOT_PARSED, as_bytes, diagnose, parse_despite, refused_at
 from ._errors import DecodeError, StreamError
 from ._failures import FAILURES
 from ._model import FALLBACKS, FREE_FORM, ApiError, RunStep, RunStepDeltaEvent, RunStepPage
@@ -49,13 +49,6 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
-
-
-def _error(
-    exc: BaseException, buf: Buffer, tp: Any, line: int | None, parsed: Any = _NOT_PARSED
-) -> DecodeError:
-    """The DecodeError for a failed decode of ``buf`` as ``tp`` (see ``_diagnose``)."""
-    return diagnose(exc, buf, tp, line=line, parsed=parsed)
 
 
 class Decoder(Generic[T]):
@@ -124,7 +117,7 @@ class Decoder(Generic[T]):
         except FAILURES as exc:
             failure = exc
         if strict is not None:
-            raise _error(failure, buf, strict_type(self.type), line) from None
+            raise diagnose(failure, buf, strict_type(self.type), line=line) from None
         # Perhaps a union member of a type this release does not know, or a
         # free-form value that is not a scalar: the slow path keeps those.
         result: T = _slow_decode(buf, self.type, failure, line)
@@ -158,12 +151,12 @@ def _unparsable(
     reports that refusal (the one a typed decode meets first).
     """
     patched = parse_despite(as_bytes(buf))
-    if patched is not _NOT_PARSED:
+    if patched is not NOT_PARSED:
         try:
             _keep(patched, buf, tp, first_error, line)
         except DecodeError as err:
             return err
-    return _error(exc, buf, None, line)
+    return diagnose(exc, buf, None, line=line)
 
 
 def _keep(obj: Any, buf: Buffer, tp: Any, first_error: BaseException, line: int | None) -> Any:
@@ -172,23 +165,17 @@ def _keep(obj: Any, buf: Buffer, tp: Any, first_error: BaseException, line: int 
     try:
         replacement = _walk(obj, tp, (), fixups)
     except _FreeFormError as exc:
-        data = as_bytes(buf)
-        raise DecodeError(
-            exc.reason,
-            path=_locate.format_path(exc.steps),
-            offset=_locate.offset_of(data, exc.steps),
-            line=line,
-        ) from None
+        raise refused_at(exc.reason, as_bytes(buf), exc.steps, line) from None
     except RecursionError as exc:
-        raise _error(exc, buf, None, line) from None
+        raise diagnose(exc, buf, None, line=line) from None
     if not fixups:  # nothing to keep: the fast decoder's failure stands
-        raise _error(first_error, buf, tp, line, obj) from None
+        raise diagnose(first_error, buf, tp, line=line, parsed=obj) from None
     if replacement is not None:  # the whole document is one unknown member
         return fixups[0][1]
     try:
         result = msgspec.convert(obj, tp)
     except FAILURES as exc:
-        raise _error(exc, buf, tp, line, obj) from None
+        raise diagnose(exc, buf, tp, line=line, parsed=obj) from None
     for path, kept in fixups:
         parent = result
         for key in path[:-1]:

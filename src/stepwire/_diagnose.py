@@ -21,14 +21,14 @@ from typing import Any
 from . import _failures, _locate, _refusal, _scan
 from ._errors import DecodeError
 
-__all__ = ["MAX_DEPTH", "as_bytes", "diagnose", "error_at", "parse_despite"]
+__all__ = ["MAX_DEPTH", "NOT_PARSED", "as_bytes", "diagnose", "parse_despite", "refused_at"]
 
 #: The deepest nesting, counting every object and array from the document
 #: root, of a free-form value stepwire keeps (unknown objects, ``attributes``).
 MAX_DEPTH = 64
 
 #: ``diagnose(parsed=...)`` default: the document has not been parsed untyped yet.
-_NOT_PARSED: Any = object()
+NOT_PARSED: Any = object()
 
 
 def as_bytes(buf: Any) -> bytes:
@@ -39,10 +39,13 @@ def as_bytes(buf: Any) -> bytes:
     return bytes(buf)
 
 
-def error_at(reason: str, data: bytes, offset: int | None, line: int | None) -> DecodeError:
-    """A DecodeError for a defect at byte ``offset`` of ``data`` (its path found there)."""
-    path = _locate.path_at(data, offset if offset is not None else 0)
-    return DecodeError(reason, path=path, offset=offset, line=line)
+def refused_at(
+    reason: str, data: bytes, steps: list[_locate.Step], line: int | None
+) -> DecodeError:
+    """A DecodeError for the value at path ``steps`` of ``data`` (its offset found there)."""
+    return DecodeError(
+        reason, path=_locate.format_path(steps), offset=_locate.offset_of(data, steps), line=line
+    )
 
 
 def diagnose(
@@ -51,7 +54,7 @@ def diagnose(
     tp: Any,
     *,
     line: int | None = None,
-    parsed: Any = _NOT_PARSED,
+    parsed: Any = NOT_PARSED,
 ) -> DecodeError:
     """Say what went wrong when decoding ``buf`` as ``tp`` raised ``exc``.
 
@@ -85,12 +88,12 @@ def _diagnose(
         return _too_deep(data, line)
     steps: list[_locate.Step] | None = None  # where a refused value is, if found
     if _failures.is_refusal(exc) and tp is not None:
-        if parsed is _NOT_PARSED:
+        if parsed is NOT_PARSED:
             parsed = parse_despite(data)
-        if parsed is not _NOT_PARSED:
+        if parsed is not NOT_PARSED:
             steps, reason = _refusal.explain(parsed, tp)
             if reason is not None:
-                return _refused(reason, data, steps, line)
+                return refused_at(reason, data, steps, line)
         # No value to blame: the bytes are (a number msgspec cannot hold, say).
     defect = _scan.first_defect(
         data, from_str=isinstance(buf, str), accepts_number=_failures.accepts_number
@@ -100,14 +103,8 @@ def _diagnose(
         return DecodeError(reason, path=_locate.format_path(where), offset=offset, line=line)
     # Refused by msgspec for a reason stepwire does not know: say so, in its words.
     if steps is not None:
-        return _refused(f"Invalid value ({_failures.detail(exc)})", data, steps, line)
+        return refused_at(f"Invalid value ({_failures.detail(exc)})", data, steps, line)
     return DecodeError(f"JSON could not be decoded ({_failures.detail(exc)})", path="$", line=line)
-
-
-def _refused(reason: str, data: bytes, steps: list[_locate.Step], line: int | None) -> DecodeError:
-    return DecodeError(
-        reason, path=_locate.format_path(steps), offset=_locate.offset_of(data, steps), line=line
-    )
 
 
 #: How many numbers ``parse_despite`` replaces before giving up.
@@ -122,7 +119,7 @@ def parse_despite(data: bytes) -> Any:
     past the stack (those containers become ``null``) and numbers msgspec
     cannot hold (those become ``0``). Neither is where a typed field lies
     deep, so every path to a typed value still holds. Returns
-    ``_NOT_PARSED`` when the bytes themselves are malformed.
+    ``NOT_PARSED`` when the bytes themselves are malformed.
     """
     for _ in range(_MAX_PATCHES):
         parsed, failure = _failures.parse(data)
@@ -138,19 +135,17 @@ def parse_despite(data: bytes) -> Any:
         if defect is None or defect[0] != _scan.OUT_OF_RANGE or defect[1] is None:
             break
         data = _scan.replace_number(data, defect[1], b"0")
-    return _NOT_PARSED
+    return NOT_PARSED
 
 
 def _too_deep(data: bytes, line: int | None) -> DecodeError:
     """Where the nesting crossed MAX_DEPTH, for a decode that ran out of stack."""
     offset, depth = _locate.deepest(data, MAX_DEPTH)
     if depth > MAX_DEPTH:
-        return error_at(f"JSON is nested more than {MAX_DEPTH} levels deep", data, offset, line)
-    # Nesting within the limit still ran out of stack: the caller's stack was
-    # nearly exhausted already. Not the document's fault, but still no crash.
-    return error_at(
-        f"JSON nested {depth} levels deep exhausted the Python recursion limit",
-        data,
-        max(offset, 0),
-        line,
-    )
+        reason = f"JSON is nested more than {MAX_DEPTH} levels deep"
+    else:
+        # Nesting within the limit still ran out of stack: the caller's stack was
+        # nearly exhausted already. Not the document's fault, but still no crash.
+        reason = f"JSON nested {depth} levels deep exhausted the Python recursion limit"
+        offset = max(offset, 0)
+    return DecodeError(reason, path=_locate.path_at(data, offset), offset=offset, line=line)

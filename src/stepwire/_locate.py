@@ -185,8 +185,8 @@ def offset_of(data: bytes, steps: Sequence[Step]) -> int | None:
     """
     try:
         return _descend(data, steps)
-    except (IndexError, ValueError, AttributeError):  # malformed after all: token by token
-        return _offset_by_tokens(data, steps)
+    except (IndexError, ValueError, AttributeError):  # not well-formed: no place to name
+        return None
 
 
 _WS = re.compile(rb"[ \t\r\n]*")
@@ -258,47 +258,6 @@ def _skip_value(data: bytes, pos: int) -> int:
             if depth == 0:
                 return pos
         pos = _TO_BRACKET_OR_QUOTE.match(data, pos).end()  # type: ignore[union-attr]
-
-
-def _offset_by_tokens(data: bytes, steps: Sequence[Step]) -> int | None:
-    target = list(steps)
-    depth = len(target)
-    # Keys as they are most likely written (unescaped): compared as bytes, decoded
-    # only when written otherwise. Running through every value, not only those at
-    # the right depth, is the cost: keep the per-token work small.
-    written = [
-        None if isinstance(step, int) else json.dumps(step, ensure_ascii=False)[1:-1].encode()
-        for step in target
-    ]
-    frames = _Frames(data)
-    found: int | None = None
-    for kind, start, end in _tokens(data):
-        if (
-            len(frames.steps) == depth
-            and (
-                kind in (_OPEN, _SCALAR)
-                or (kind == _STRING and not (depth and frames.key_next[-1]))
-            )
-            and _at_target(frames, target, written)
-        ):
-            found = start
-            if depth == 0:
-                break
-        frames.feed(kind, start, end)
-    return found
-
-
-def _at_target(frames: _Frames, target: list[Step], written: list[bytes | None]) -> bool:
-    data = frames.data
-    for step, want, raw in zip(frames.steps, target, written, strict=True):
-        if isinstance(step, int) or step is None or raw is None:
-            if step != want:
-                return False
-        elif data[step[0] : step[1]] != raw and (
-            b"\\" not in data[step[0] : step[1]] or _key(data[step[0] : step[1]]) != want
-        ):
-            return False
-    return True
 
 
 def prune(data: bytes, limit: int) -> bytes:
