@@ -1,6 +1,7 @@
 """The dependency ranges declared in pyproject.toml, against what CI runs.
 
     python .ci/deps.py check-lowest       # .ci/constraints-lowest.txt pins every floor
+    python .ci/deps.py check-installed PYTHON   # PYTHON's environment holds exactly those pins
     python .ci/deps.py msgspec-releases   # the msgspec releases the declared range admits
 
 Runs in the tools environment (``make tools``: ``packaging``, and ``tomli`` before
@@ -13,6 +14,7 @@ versions``), so that a new release inside the range is tested without an edit he
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -110,6 +112,26 @@ def check_lowest() -> int:
     return 1 if problems else 0
 
 
+def check_installed(python: str) -> int:
+    """Whether ``python``'s environment holds every pin of the constraints file, exactly."""
+    out = subprocess.run(
+        [python, "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True
+    ).stdout
+    installed: dict[str, Version] = {
+        canonicalize_name(p["name"]): Version(p["version"]) for p in json.loads(out)
+    }
+    pins = read_constraints(LOWEST)
+    wrong = [
+        f"{name}: {installed.get(name) or 'not installed'}, the floor is {floor}"
+        for name, floor in sorted(pins.items())
+        if installed.get(name) != floor
+    ]
+    for problem in wrong:
+        print(problem, file=sys.stderr)
+    print("installed at the floors:", " ".join(f"{n}=={v}" for n, v in sorted(pins.items())))
+    return 1 if wrong else 0
+
+
 def available(package: str) -> list[Version]:
     """The releases the registry serves (``pip index versions``), newest first."""
     out = subprocess.run(
@@ -134,10 +156,15 @@ def in_range(package: str, versions: Iterable[Version]) -> list[Version]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["check-lowest", "msgspec-releases"])
+    parser.add_argument("command", choices=["check-lowest", "check-installed", "msgspec-releases"])
+    parser.add_argument("python", nargs="?", help="check-installed: the environment's python")
     args = parser.parse_args(argv)
     if args.command == "check-lowest":
         return check_lowest()
+    if args.command == "check-installed":
+        if not args.python:
+            parser.error("check-installed needs the environment's python")
+        return check_installed(args.python)
     releases = in_range("msgspec", available("msgspec"))
     if not releases:
         raise SystemExit("no msgspec release in the declared range")

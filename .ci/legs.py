@@ -204,13 +204,17 @@ class Context:
         self.leg.installed = True
         expect = {"STEPWIRE_EXPECT_BUILD": str(python.parent.parent)}
         out = self.sh([python, *PYTEST, *files], env=expect | env, check=False)
+        self.tests_ran(out, "pytest")
+        return out
+
+    def tests_ran(self, out: str, what: str) -> None:
+        """Record pytest's summary line from ``out``; fail unless tests passed and none failed."""
         self.result.tests = closing_line(out)
         self.closing_lines.append(self.result.tests)
         if not re.search(r"\b\d+ passed\b", self.result.tests) or re.search(
             r"\b\d+ (failed|errors?)\b", self.result.tests
         ):
-            raise LegError(f"pytest: {self.result.tests or 'no summary line'}")
-        return out
+            raise LegError(f"{what}: {self.result.tests or 'no summary line'}")
 
     def describe(self, python: Path, **env: str) -> None:
         """Record the leg's Python and msgspec versions, and the stream build imported."""
@@ -253,10 +257,9 @@ def make_install(ctx: Context) -> None:
 def make_test(ctx: Context) -> None:
     ctx.describe(venv_python())
     out = ctx.sh(["make", "test", "PYTEST_ARGS=-p no:cacheprovider"], check=False)
-    ctx.result.tests = closing_line(out)
-    ctx.closing_lines.append(ctx.result.tests)
-    if "make: ***" in out or not ctx.result.tests or " failed" in ctx.result.tests:
-        raise LegError(f"make test: {ctx.result.tests or 'no summary line'}")
+    ctx.tests_ran(out, "make test")
+    if "make: ***" in out:
+        raise LegError(f"make test: {ctx.result.tests}")
 
 
 def make_target(target: str) -> Callable[[Context], None]:
@@ -336,31 +339,13 @@ def pure(ctx: Context) -> None:
 def lowest(ctx: Context) -> None:
     """Python 3.10, every ranged dependency at its floor, the build requirements too."""
     python = ctx.venv("3.10")
-    pins = constraint_pins()
     pip: list[str | Path] = [python, *PIP_INSTALL, "-c", LOWEST]
-    ctx.sh([*pip, f"setuptools=={pins['setuptools']}", f"Cython=={pins['cython']}"])
+    ctx.sh([*pip, "setuptools", "Cython"])  # at their floors: the constraints file pins them
     wheel = ctx.build_wheel(python, isolated=False)
     ctx.sh([*pip, f"{wheel}{EXTRAS}"])
-    check = (
-        "import sys; from importlib.metadata import version\n"
-        "pins = dict(a.split('==') for a in sys.argv[1:])\n"
-        "wrong = {n: (version(n), v) for n, v in pins.items() if version(n) != v}\n"
-        "print('installed at the floors:', ' '.join(f'{n}=={v}' for n, v in pins.items()))\n"
-        "sys.exit(f'not at the floor (installed, floor): {wrong}' if wrong else 0)"
-    )
-    ctx.sh([python, "-c", check, *(f"{n}=={v}" for n, v in pins.items())])
+    ctx.sh([TOOLS_PY, ".ci/deps.py", "check-installed", python])
     ctx.describe(python)
     ctx.pytest(python)
-
-
-def constraint_pins() -> dict[str, str]:
-    pins: dict[str, str] = {}
-    for raw in LOWEST.read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            pins[name.strip().lower()] = version.strip()
-    return pins
 
 
 def msgspec_releases(ctx: Context) -> None:
