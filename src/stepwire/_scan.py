@@ -54,6 +54,7 @@ _NUMBER_CHARS = frozenset(b"+-.0123456789eE")
 _HEX = re.compile(rb"[0-9a-fA-F]{4}")
 _SIMPLE_ESCAPES = frozenset(b'"\\/bfnrt')
 _LITERALS = {0x74: b"true", 0x66: b"false", 0x6E: b"null"}
+_CLOSER = {0x7B: 0x7D, 0x5B: 0x5D}  # "{" -> "}", "[" -> "]"
 # Numbers msgspec surely holds: no exponent, and short enough for 64 bits.
 _PLAIN_NUMBER = re.compile(rb"-?[0-9]{1,18}(?:\.[0-9]{1,300})?")
 
@@ -130,32 +131,25 @@ def _first(
             pos += 1
             state = _VALUE
             continue
-        if state == _NEXT:
-            in_object = stack[-1] == 0x7B
-            if c == 0x2C:  # ","
-                pos += 1
-                if in_object:
-                    frames[-1] = None
-                    state = _KEY
-                else:
-                    frames[-1] += 1  # type: ignore[operator]
-                    state = _VALUE
-                continue
-            close = 0x7D if in_object else 0x5D
-            if c != close:
-                return f"{MALFORMED}: expected ',' or '{chr(close)}'", pos
+        # The container closes: after an item, or at once (an empty one).
+        if state in (_NEXT, _FIRST_KEY, _FIRST_VALUE) and c == _CLOSER[stack[-1]]:
             stack.pop()
             frames.pop()
             pos += 1
             state = _NEXT if stack else _END
             continue
+        if state == _NEXT:
+            if c != 0x2C:  # ","
+                return f"{MALFORMED}: expected ',' or '{chr(_CLOSER[stack[-1]])}'", pos
+            pos += 1
+            if stack[-1] == 0x7B:
+                frames[-1] = None
+                state = _KEY
+            else:
+                frames[-1] += 1  # type: ignore[operator]
+                state = _VALUE
+            continue
         if state in (_KEY, _FIRST_KEY):
-            if c == 0x7D and state == _FIRST_KEY:
-                stack.pop()
-                frames.pop()
-                pos += 1
-                state = _NEXT if stack else _END
-                continue
             if c == 0x7D:
                 return f"{MALFORMED}: trailing comma in object", pos
             if c != 0x22:
@@ -168,12 +162,6 @@ def _first(
             state = _COLON
             continue
         # a value is expected (state _VALUE or _FIRST_VALUE)
-        if c == 0x5D and state == _FIRST_VALUE:
-            stack.pop()
-            frames.pop()
-            pos += 1
-            state = _NEXT if stack else _END
-            continue
         if c == 0x7B or c == 0x5B:  # "{" or "["
             stack.append(c)
             frames.append(None if c == 0x7B else 0)
