@@ -110,6 +110,8 @@ _DEEP = _with_unknown(b"[" * 50_000 + b"]" * 50_000)  # past any C recursion lim
 _DEEP_KEPT = _with_unknown(b"[" * 100 + b"]" * 100)
 _WRONG_TYPE = _swap(b'"name":"f"', b'"name":5')
 _NULL = _swap(b'"name":"f"', b'"name":null')
+_WRONG_TYPE_ENVELOPE = _swap(b'"run_id":"run_1"', b'"run_id":5')
+_NULL_ENVELOPE = _swap(b'"id":"call_f"', b'"id":null')
 _MISSING = _swap(b'"id":"step_1",', b"")
 _USAGE_INT = _swap(
     b'"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}', b'"usage":7'
@@ -285,8 +287,37 @@ CASES = [
         _at(_DEEP_KEPT, b"[[[", 59),
         default_only=True,
     ),
-    Case("wrong-type", _WRONG_TYPE, "Expected `str`, got `int`", NAME, _at(_WRONG_TYPE, b"5")),
-    Case("null-for-str", _NULL, "Expected `str`, got `null`", NAME, _at(_NULL, b"null")),
+    # In a payload the default mode keeps a value off its type (tests/test_fidelity.py).
+    Case(
+        "wrong-type",
+        _WRONG_TYPE,
+        "Expected `str`, got `int`",
+        NAME,
+        _at(_WRONG_TYPE, b"5"),
+        strict_only=True,
+    ),
+    Case(
+        "null-for-str",
+        _NULL,
+        "Expected `str`, got `null`",
+        NAME,
+        _at(_NULL, b"null"),
+        strict_only=True,
+    ),
+    Case(
+        "wrong-type-envelope",
+        _WRONG_TYPE_ENVELOPE,
+        "Expected `str`, got `int`",
+        "$.run_id",
+        _at(_WRONG_TYPE_ENVELOPE, b"5"),
+    ),
+    Case(
+        "null-for-str-envelope",
+        _NULL_ENVELOPE,
+        "Expected `str`, got `null`",
+        "$.step_details.tool_calls[0].id",
+        _at(_NULL_ENVELOPE, b"null"),
+    ),
     Case("not-an-object", b"[1]", "Expected `object`, got `array`", "$", 0),
     Case("missing-field", _MISSING, "Object missing required field `id`", "$", 0),
     Case(
@@ -300,8 +331,8 @@ CASES = [
         "unknown-field",
         _UNKNOWN_FIELD,
         "Object contains unknown field `surprise`",
-        "$",
-        0,
+        "$.surprise",
+        _at(_UNKNOWN_FIELD, b'"surprise":1', len(b'"surprise":')),
         strict_only=True,
     ),
     Case(

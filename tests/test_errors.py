@@ -15,7 +15,7 @@ PAGE = json.dumps(
     {
         "object": "list",
         "data": [json.loads(GOOD)] * 3
-        + [_step({"type": "tool_calls", "tool_calls": [dict(FUNCTION, function={"name": 1})]})],
+        + [_step({"type": "tool_calls", "tool_calls": [dict(FUNCTION, id=1)]})],
         "first_id": None,
         "last_id": None,
         "has_more": False,
@@ -56,8 +56,8 @@ BAD = [
         id="object",
     ),
     pytest.param(
-        GOOD.replace('"name": "f"', '"name": null'),
-        "$.step_details.tool_calls[0].function.name",
+        GOOD.replace('"run_id": "run_1"', '"run_id": null'),
+        "$.run_id",
         "`null`",
         id="null-required",
     ),
@@ -110,8 +110,8 @@ def test_bad_step_gives_decode_error(body: str | bytes, path: str | None, messag
 def test_error_path_inside_a_page() -> None:
     with pytest.raises(stepwire.DecodeError) as info:
         stepwire.decode_page(PAGE)
-    assert info.value.path == "$.data[3].step_details.tool_calls[0].function.name"
-    assert "$.data[3].step_details.tool_calls[0].function.name" in str(info.value)
+    assert info.value.path == "$.data[3].step_details.tool_calls[0].id"
+    assert "$.data[3].step_details.tool_calls[0].id" in str(info.value)
 
 
 def test_ndjson_errors_name_the_line() -> None:

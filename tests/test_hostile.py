@@ -201,10 +201,10 @@ def test_unknown_object_nested_past_max_depth(
 
 
 @pytest.mark.parametrize("strict", [False, True])
-def test_ignored_field_nested_past_the_recursion_limit(strict: bool) -> None:
+def test_unknown_field_nested_past_the_recursion_limit(strict: bool) -> None:
     body = step_body(nested(100_000), at="ignored")
     if strict:  # strict mode refuses the unknown field before reading its value
-        err = expect_error(lambda b: stepwire.decode_step(b, strict=True), body, "$")
+        err = expect_error(lambda b: stepwire.decode_step(b, strict=True), body, "$.zz")
         assert "unknown field `zz`" in str(err)
     else:
         err = expect_error(stepwire.decode_step, body, "$.zz[0]{63}")
@@ -212,10 +212,15 @@ def test_ignored_field_nested_past_the_recursion_limit(strict: bool) -> None:
         assert f"nested more than {MAX} levels deep (byte {crossing})" in str(err)
 
 
-def test_ignored_field_deeper_than_max_depth_but_within_the_recursion_limit_is_skipped() -> None:
-    step = stepwire.decode_step(step_body(nested(200), at="ignored"))
-    assert step.created_at == 1
-    assert b"zz" not in stepwire.encode(step)
+def test_unknown_field_is_kept_so_it_obeys_the_free_form_depth_limit() -> None:
+    # An unknown field is kept (in .extra), so it is read, and held to MAX_DEPTH.
+    err = expect_error(stepwire.decode_step, step_body(nested(200), at="ignored"), "$.zz[0]{63}")
+    assert err.reason == f"JSON is nested more than {MAX} levels deep"
+    within = step_body(nested(MAX - 1), at="ignored")
+    step = stepwire.decode_step(within)
+    assert step.extra
+    assert "zz" in step.extra
+    assert json.loads(stepwire.encode(step)) == json.loads(within)
 
 
 def test_deep_ignored_field_in_a_page_and_in_ndjson() -> None:
@@ -382,9 +387,8 @@ def test_float_out_of_range_in_typed_and_free_form_fields() -> None:
         stepwire.decode_step, body, "$.step_details.tool_calls[0].file_search.results[0].score"
     )
     expect_error(stepwire.decode_step, step_body("1e400", at="attributes"), ATTR_HOLE)
-    # an ignored field is skipped unread on the fast path...
-    assert stepwire.decode_step(step_body("1e400", at="ignored")).id == "step_1"
-    # ...and read, with its path, when the body also holds an unknown type
+    # an unknown field is kept, so it is read: with its path
+    expect_error(stepwire.decode_step, step_body("1e400", at="ignored"), "$.zz")
     body = step_body("1").replace(b'"status"', b'"zz": {"x": [1e400]}, "status"')
     expect_error(stepwire.decode_step, body, "$.zz.x[0]")
 
@@ -439,11 +443,11 @@ def test_invalid_utf8_in_ndjson_names_line_and_path() -> None:
     assert err.line == 3
 
 
-def test_invalid_utf8_in_an_ignored_field() -> None:
-    # Skipped unread on the fast path: nothing kept, nothing corrupted (docs/limits.md).
-    step = stepwire.decode_step(step_body('"__X__"', at="ignored").replace(b"__X__", b"\xff"))
-    assert step.id == "step_1"
-    # Read, and refused with its path, when the body holds an unknown type too.
+def test_invalid_utf8_in_an_unknown_field() -> None:
+    # Kept, so read: refused with its path, alone or beside an unknown type.
+    expect_error(
+        stepwire.decode_step, step_body('"__X__"', at="ignored").replace(b"__X__", b"\xff"), "$.zz"
+    )
     body = step_body("1").replace(b'"status"', b'"zz": ["\xff"], "status"')
     expect_error(stepwire.decode_step, body, "$.zz[0]")
     expect_error(stepwire.decode_step, step_body('"__X__"').replace(b"__X__", b"\xff"), STEP_HOLE)

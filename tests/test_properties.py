@@ -21,7 +21,7 @@ from msgspec import UNSET
 import stepwire
 from helpers import STREAM_MODULES, accumulator_state, load_impl, step_object
 from stepwire._model import FALLBACKS
-from stepwire._unknown import UnknownOutputDelta, UnknownToolCallDelta
+from stepwire._unknown import EXTRA_KEY, UnknownOutputDelta, UnknownToolCallDelta
 
 CREATED = "thread.run.step.created"
 COMPLETED = "thread.run.step.completed"
@@ -89,7 +89,7 @@ def _members(union: Any) -> frozenset[type]:
 # For each union with an unknown stand-in: whether the stand-in needs an integer ``index``.
 UNKNOWN_NEEDS_INDEX = {
     _members(union): issubclass(cls, (UnknownToolCallDelta, UnknownOutputDelta))
-    for union, (cls, _) in FALLBACKS.items()
+    for union, cls in FALLBACKS.items()
 }
 
 
@@ -149,8 +149,9 @@ def _tagged(structs: list[mi.StructType]) -> st.SearchStrategy[dict]:
 def _struct(t: mi.StructType) -> st.SearchStrategy[dict]:
     strategy = _STRUCTS.get(t.cls)
     if strategy is None:
-        required = {f.encode_name: from_type(f.type) for f in t.fields if f.required}
-        optional = {f.encode_name: from_type(f.type) for f in t.fields if not f.required}
+        fields = [f for f in t.fields if f.encode_name != EXTRA_KEY]
+        required = {f.encode_name: from_type(f.type) for f in fields if f.required}
+        optional = {f.encode_name: from_type(f.type) for f in fields if not f.required}
         if isinstance(t.tag, str):
             required[t.tag_field] = st.just(t.tag)
         strategy = _STRUCTS[t.cls] = st.fixed_dictionaries(required, optional=optional)
@@ -533,7 +534,9 @@ class Outputs(Spec):
 # Strategies for the values the typed deltas send whole.
 RANKING = model(stepwire.FileSearchRankingOptions)
 SCREENSHOT = model(stepwire.ComputerScreenshot)
-ACTION = from_type(mi.type_info(stepwire.ComputerUse).fields[0].type)
+ACTION = from_type(
+    next(f.type for f in mi.type_info(stepwire.ComputerUse).fields if f.name == "action")
+)
 RESULT = model(stepwire.FileSearchResult)
 SAFETY = model(stepwire.SafetyCheck)
 BROWSER_STEP = model(stepwire.BrowserAutomationStep)

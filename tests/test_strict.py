@@ -46,7 +46,7 @@ VIOLATIONS = [
     pytest.param(
         _with(last_error={"code": "oops", "message": "m"}), "$.last_error.code", id="code"
     ),
-    pytest.param(_with(surprise=1), "$", id="unknown-field"),
+    pytest.param(_with(surprise=1), "$.surprise", id="unknown-field"),
     pytest.param(
         _step({"type": "tool_calls", "tool_calls": [BROWSER]}),
         "$.step_details.tool_calls[0].type",
@@ -57,7 +57,7 @@ VIOLATIONS = [
     ),
     pytest.param(
         _step({"type": "tool_calls", "tool_calls": [dict(FILE_SEARCH, extra=True)]}),
-        "$.step_details.tool_calls[0]",
+        "$.step_details.tool_calls[0].extra",
         id="unknown-nested-field",
     ),
 ]

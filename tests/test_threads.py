@@ -105,7 +105,7 @@ _BAD_STEPS = [
     b'{"id": "step_1", ',
     b'{"id": 1}',
     b'{"id": "\xff"}',
-    to_json(_with_details(3, tool_calls(_BROWSER, dict(_FUNCTION, function={"name": 5})))),
+    to_json(_with_details(3, tool_calls(_BROWSER, dict(_FUNCTION, id=5)))),
     to_json(_with_details(4, tool_calls({"id": "c"}))),
 ]
 _UNKNOWN_DELTA = {
@@ -192,7 +192,7 @@ def test_the_cases_cover_the_fast_path_the_fallback_and_errors() -> None:
     assert len(errors) >= 30
     assert any(o[2].startswith("line 2: ") for o in errors)
     assert any(o[3] == "$.delta.step_details.tool_calls[0]" and "`index`" in o[2] for o in errors)
-    assert any(o[3] == "$.step_details.tool_calls[1].function.name" for o in errors)
+    assert any(o[3] == "$.step_details.tool_calls[1].id" for o in errors)
 
 
 def test_shared_decoders_give_every_thread_the_single_threaded_results() -> None:

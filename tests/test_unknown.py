@@ -156,11 +156,11 @@ def test_unknown_tool_call_delta_needs_an_integer_index(index: str) -> None:
 
 
 def test_unknown_with_a_real_error_elsewhere_reports_the_real_error() -> None:
-    bad = dict(FUNCTION, function={"name": 5, "arguments": "{}"})
+    bad = dict(FUNCTION, id=5)
     body = json.dumps(_step({"type": "tool_calls", "tool_calls": [BROWSER, bad]}))
     with pytest.raises(stepwire.DecodeError) as info:
         stepwire.decode_step(body)
-    assert info.value.path == "$.step_details.tool_calls[1].function.name"
+    assert info.value.path == "$.step_details.tool_calls[1].id"
     assert "Expected `str`, got `int`" in str(info.value)
 
 

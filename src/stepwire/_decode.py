@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from functools import cache, partial
-from typing import IO, Any, Generic, TypeVar, Union, get_args, get_origin
+from functools import partial
+from typing import IO, Any, Generic, TypeVar, Union
 
 import msgspec
 
-from . import _refusal
-from ._diagnose import MAX_DEPTH, NOT_PARSED, as_bytes, diagnose, parse_despite, refused_at
+from ._diagnose import MAX_DEPTH, diagnose
+from ._encode import encode
 from ._errors import DecodeError, StreamError
-from ._failures import FAILURES
-from ._model import FALLBACKS, FREE_FORM, ApiError, RunStep, RunStepDeltaEvent, RunStepPage
-from ._strict import UNION_TYPES, strict_type
-from ._unknown import UnknownOutputDelta, UnknownToolCallDelta
+from ._failures import FAILURES, is_refusal
+from ._fallback import rescue, unparsable
+from ._model import ApiError, RunStep, RunStepDeltaEvent, RunStepPage
+from ._strict import strict_type
 
 __all__ = [
     "MAX_DEPTH",
@@ -45,10 +45,6 @@ Buffer = Union[bytes, bytearray, memoryview, str]
 _BLANK_LINE = re.compile(rb"[^ \t\r\n]")
 #: The longest NDJSON line ``iter_lines`` reads, by default.
 MAX_LINE_BYTES = 16 * 1024 * 1024
-
-
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
 
 
 class Decoder(Generic[T]):
@@ -118,249 +114,13 @@ class Decoder(Generic[T]):
             failure = exc
         if strict is not None:
             raise diagnose(failure, buf, strict_type(self.type), line=line) from None
-        # Perhaps a union member of a type this release does not know, or a
-        # free-form value that is not a scalar: the slow path keeps those.
-        result: T = _slow_decode(buf, self.type, failure, line)
+        if not is_refusal(failure):
+            raise unparsable(failure, buf, self.type, line) from None
+        # Something the model does not hold (an unknown field or tool type, a
+        # payload value off its type): the fallback keeps it.
+        result: T
+        result, _ = rescue(buf, self.type, line)
         return result
-
-
-_Fixups = list[tuple[tuple[Any, ...], Any]]
-
-
-def _slow_decode(buf: Buffer, tp: Any, first_error: BaseException, line: int | None) -> Any:
-    """Decode a body holding values the fast decoder refuses but stepwire keeps.
-
-    Those are union members of unknown types and free-form values (default
-    mode only). Parsing untyped reads every byte, ignored fields included, so
-    this path is also where a free-form value's depth and integers are checked.
-    """
-    try:
-        obj = msgspec.json.decode(buf)
-    except FAILURES as exc:
-        raise _unparsable(exc, buf, tp, first_error, line) from None
-    return _keep(obj, buf, tp, first_error, line)
-
-
-def _unparsable(
-    exc: BaseException, buf: Buffer, tp: Any, first_error: BaseException, line: int | None
-) -> DecodeError:
-    """The error for a body the untyped parse refuses (a number, nesting, bad bytes).
-
-    Numbers msgspec cannot hold and nesting past the stack are errors only
-    if nothing else is: a body that would be refused anyway, without them,
-    reports that refusal (the one a typed decode meets first).
-    """
-    patched = parse_despite(as_bytes(buf))
-    if patched is not NOT_PARSED:
-        try:
-            _keep(patched, buf, tp, first_error, line)
-        except DecodeError as err:
-            return err
-    return diagnose(exc, buf, None, line=line)
-
-
-def _keep(obj: Any, buf: Buffer, tp: Any, first_error: BaseException, line: int | None) -> Any:
-    """Decode ``obj`` (``buf`` parsed untyped) as ``tp``, keeping what the fast path refused."""
-    fixups: _Fixups = []
-    try:
-        replacement = _walk(obj, tp, (), fixups)
-    except _FreeFormError as exc:
-        raise refused_at(exc.reason, as_bytes(buf), exc.steps, line) from None
-    except RecursionError as exc:
-        raise diagnose(exc, buf, None, line=line) from None
-    if not fixups:  # nothing to keep: the fast decoder's failure stands
-        raise diagnose(first_error, buf, tp, line=line, parsed=obj) from None
-    if replacement is not None:  # the whole document is one unknown member
-        return fixups[0][1]
-    try:
-        result = msgspec.convert(obj, tp)
-    except FAILURES as exc:
-        raise diagnose(exc, buf, tp, line=line, parsed=obj) from None
-    for path, kept in fixups:
-        parent = result
-        for key in path[:-1]:
-            parent = _child(parent, key)
-        last = path[-1]
-        if isinstance(parent, msgspec.Struct):
-            setattr(parent, _attribute(type(parent), last), kept)
-        else:
-            parent[last] = kept
-    return result
-
-
-def _child(parent: Any, key: Any) -> Any:
-    if isinstance(parent, msgspec.Struct):
-        return getattr(parent, _attribute(type(parent), key))
-    return parent[key]
-
-
-@cache
-def _attribute(cls: type[msgspec.Struct], encode_name: str) -> str:
-    """The attribute holding a field, by the name it has in JSON."""
-    return next(name for name, json_name, _ in _struct_fields(cls) if json_name == encode_name)
-
-
-class _FreeFormError(Exception):
-    """A kept free-form value breaks a limit: why, and the path of the value."""
-
-    def __init__(self, reason: str, steps: list[Any]) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.steps = list(steps)
-
-
-def _check_free_form(value: Any, path: tuple[Any, ...]) -> None:
-    """Check a value kept as parsed against MAX_DEPTH and the signed 64-bit range.
-
-    Iterative, so that the check itself cannot run out of stack: what it walks
-    came from msgspec, which may have nested it as deep as the recursion limit.
-    """
-    steps: list[Any] = list(path)
-    if type(value) is int:
-        _check_int(value, steps)
-        return
-    if not isinstance(value, (dict, list)):
-        return
-    if len(steps) >= MAX_DEPTH:
-        _too_deep_at(steps)
-    iterators: list[Iterator[tuple[Any, Any]]] = [_items(value)]
-    steps.append(None)
-    while iterators:
-        for key, item in iterators[-1]:
-            steps[-1] = key
-            if type(item) is int:
-                _check_int(item, steps)
-            elif isinstance(item, (dict, list)):
-                if len(steps) >= MAX_DEPTH:
-                    _too_deep_at(steps)
-                iterators.append(_items(item))
-                steps.append(None)
-                break
-        else:
-            iterators.pop()
-            steps.pop()
-
-
-def _items(container: dict[str, Any] | list[Any]) -> Iterator[tuple[Any, Any]]:
-    return iter(container.items()) if isinstance(container, dict) else enumerate(container)
-
-
-def _check_int(value: int, steps: list[Any]) -> None:
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise _FreeFormError("Integer out of range (signed 64 bits)", steps)
-
-
-def _too_deep_at(steps: list[Any]) -> None:
-    raise _FreeFormError(f"JSON is nested more than {MAX_DEPTH} levels deep", steps)
-
-
-@cache
-def _struct_fields(cls: type[msgspec.Struct]) -> tuple[tuple[str, str, Any], ...]:
-    return tuple((f.name, f.encode_name, f.type) for f in msgspec.structs.fields(cls))
-
-
-@cache
-def _members(tp: Any) -> tuple[Any, ...]:
-    """The non-null members of a union (or the type itself)."""
-    if get_origin(tp) in UNION_TYPES:
-        return tuple(a for a in get_args(tp) if a not in (type(None), msgspec.UnsetType))
-    return (tp,)
-
-
-def _tag_of(cls: Any) -> str | None:
-    config = getattr(cls, "__struct_config__", None)
-    tag = getattr(config, "tag", None)
-    return tag if isinstance(tag, str) else None
-
-
-def _strip(tp: Any) -> Any:
-    while hasattr(tp, "__metadata__"):  # Annotated[...]
-        tp = tp.__origin__
-    return tp
-
-
-def _check_index(obj: dict[str, Any], path: tuple[Any, ...]) -> None:
-    """An unknown delta still needs the integer ``index`` every merge relies on."""
-    if "index" not in obj:
-        raise _FreeFormError("Object missing required field `index`", list(path))
-    index = obj["index"]
-    if type(index) is not int:
-        raise _FreeFormError(f"Expected `int`, got `{_refusal.json_kind(index)}`", [*path, "index"])
-
-
-# By member set: ``Nullable[StepDetailsDelta]`` is a flat union of the same
-# members plus None and UnsetType, no longer the ``StepDetailsDelta`` object.
-_FALLBACKS = {frozenset(_members(union)): fallback for union, fallback in FALLBACKS.items()}
-
-
-def _walk(obj: Any, tp: Any, path: tuple[Any, ...], fixups: _Fixups) -> Any:
-    """Find the values to keep as parsed in ``obj`` (parsed untyped) by following ``tp``.
-
-    Those are unknown union members and free-form values that are not scalars.
-    Each is checked (``_check_free_form``), recorded in ``fixups`` with its
-    JSON path and replaced in ``obj`` by a placeholder the typed conversion
-    accepts; returns the placeholder if ``obj`` itself is one.
-    """
-    if _is_free_form(tp):
-        _check_free_form(obj, path)
-        if isinstance(obj, (dict, list)):
-            fixups.append((path, obj))
-            return _FREE_FORM_PLACEHOLDER
-        return None
-    tp = _strip(tp)
-    members = _members(tp)
-    if isinstance(obj, dict):
-        structs = [m for m in members if isinstance(m, type) and issubclass(m, msgspec.Struct)]
-        fallback = _FALLBACKS.get(frozenset(members))
-        tag = obj.get("type")
-        if (
-            fallback is not None
-            and isinstance(tag, str)
-            and tag not in {_tag_of(m) for m in structs}
-        ):
-            unknown_cls, placeholder = fallback
-            if issubclass(unknown_cls, (UnknownToolCallDelta, UnknownOutputDelta)):
-                _check_index(obj, path)
-            _check_free_form(obj, path)
-            fixups.append((path, unknown_cls(obj)))
-            return dict(placeholder)
-        if len(structs) > 1:
-            structs = [m for m in structs if _tag_of(m) == tag]
-        if structs:
-            cls = structs[0]
-            for _name, encode_name, ftype in _struct_fields(cls):
-                if encode_name in obj:
-                    new = _walk(obj[encode_name], ftype, (*path, encode_name), fixups)
-                    if new is not None:
-                        obj[encode_name] = new
-            return None
-        for m in members:
-            if get_origin(m) is dict:
-                value_type = get_args(m)[1]
-                for key, value in obj.items():
-                    new = _walk(value, value_type, (*path, key), fixups)
-                    if new is not None:
-                        obj[key] = new
-                return None
-    elif isinstance(obj, list):
-        for m in members:
-            if get_origin(m) is list:
-                item_type = get_args(m)[0]
-                for i, item in enumerate(obj):
-                    new = _walk(item, item_type, (*path, i), fixups)
-                    if new is not None:
-                        obj[i] = new
-                return None
-    return None
-
-
-# Any scalar the fast decoder accepts for a free-form value would do.
-_FREE_FORM_PLACEHOLDER = ""
-
-
-@cache
-def _is_free_form(tp: Any) -> bool:
-    return any(meta is FREE_FORM for meta in getattr(tp, "__metadata__", ()))
 
 
 # --------------------------------------------------------------------------
@@ -625,23 +385,3 @@ def _skip_line(file: IO[bytes], size: int) -> None:
         rest = file.readline(size)
         if not rest or rest[-1] == 0x0A:
             return
-
-
-_ENCODER = msgspec.json.Encoder()
-
-
-def encode(obj: Any) -> bytes:
-    """Encode a stepwire object (or a list of them) back to JSON.
-
-    Absent fields stay absent, nulls stay null, and unknown union members are
-    written back exactly as they were parsed.
-
-    Parameters
-    ----------
-    obj : RunStep, RunStepPage, RunStepDeltaEvent, or any model object
-
-    Returns
-    -------
-    bytes
-    """
-    return _ENCODER.encode(obj)

@@ -21,7 +21,15 @@ from typing import Any
 from . import _failures, _locate, _refusal, _scan
 from ._errors import DecodeError
 
-__all__ = ["MAX_DEPTH", "NOT_PARSED", "as_bytes", "diagnose", "parse_despite", "refused_at"]
+__all__ = [
+    "MAX_DEPTH",
+    "NOT_PARSED",
+    "as_bytes",
+    "diagnose",
+    "parse_despite",
+    "patch_despite",
+    "refused_at",
+]
 
 #: The deepest nesting, counting every object and array from the document
 #: root, of a free-form value stepwire keeps (unknown objects, ``attributes``).
@@ -121,10 +129,16 @@ def parse_despite(data: bytes) -> Any:
     deep, so every path to a typed value still holds. Returns
     ``NOT_PARSED`` when the bytes themselves are malformed.
     """
+    patched = patch_despite(data)
+    return NOT_PARSED if patched is None else patched[1]
+
+
+def patch_despite(data: bytes) -> tuple[bytes, Any] | None:
+    """``data`` patched as ``parse_despite`` says, and its untyped parse; None if malformed."""
     for _ in range(_MAX_PATCHES):
         parsed, failure = _failures.parse(data)
         if failure is None:
-            return parsed
+            return data, parsed
         if _failures.is_stack_exhausted(failure):
             pruned = _locate.prune(data, MAX_DEPTH)
             if pruned == data:
@@ -135,7 +149,7 @@ def parse_despite(data: bytes) -> Any:
         if defect is None or defect[0] != _scan.OUT_OF_RANGE or defect[1] is None:
             break
         data = _scan.replace_number(data, defect[1], b"0")
-    return NOT_PARSED
+    return None
 
 
 def _too_deep(data: bytes, line: int | None) -> DecodeError:

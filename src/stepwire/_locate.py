@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Union
 
-__all__ = ["deepest", "format_path", "key_at", "offset_of", "path_at", "prune"]
+__all__ = ["deepest", "end_of", "format_path", "key_at", "offset_of", "path_at", "prune"]
 
 #: One step of a path: an array index, or an object key.
 Step = Union[int, str]
@@ -238,6 +238,11 @@ def _descend(data: bytes, steps: Sequence[Step]) -> int | None:
             return None
         pos = found
     return pos
+
+
+def end_of(data: bytes, offset: int) -> int:
+    """The offset just past the value that starts at ``offset`` (as ``offset_of`` gives)."""
+    return _skip_value(data, offset)
 
 
 def _skip_value(data: bytes, pos: int) -> int:

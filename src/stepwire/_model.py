@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, Union
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ._unknown import (
+    EXTRA_KEY,
+    ExtraFields,
     StrictAs,
     UnknownAction,
     UnknownActivity,
@@ -64,7 +66,6 @@ StepStatus = Annotated[
 StepType = Annotated[str, StrictAs(Literal["message_creation", "tool_calls", "activities"])]
 ErrorCode = Annotated[str, StrictAs(Literal["server_error", "rate_limit_exceeded"])]
 Ranker = Annotated[str, StrictAs(Literal["auto", "default_2024_08_21"])]
-StringMap = dict[str, str]
 
 #: Every integer field: JSON integers outside signed 64 bits are refused, as most
 #: JSON consumers (and the API itself) cannot represent them.
@@ -75,7 +76,7 @@ class FreeForm:
     """``Annotated`` metadata: a field whose value may be any JSON value.
 
     The fast decoder accepts only the scalars such a field usually holds; an
-    array or object there makes it fail, and the fallback (``_decode._walk``)
+    array or object there makes it fail, and the fallback (``_fallback``)
     then keeps the value as parsed after checking its depth and integers
     against the limits every free-form value obeys (docs/limits.md).
     """
@@ -94,9 +95,30 @@ if TYPE_CHECKING:
 else:
     JSONValue = Annotated[Union[str, Int64, float, bool, None], FREE_FORM]
 
+#: An Azure tool payload map (``bing_grounding``, ``fabric_dataagent``...): strings
+#: by the spec. The live service also sends nulls, and the default mode keeps
+#: any JSON value there; ``strict=True`` holds it to strings.
+StringMap = Annotated[dict[str, JSONValue], StrictAs(dict[str, str])]
 
-class _Base(Struct, kw_only=True, gc=False, repr_omit_defaults=True):
-    """Options shared by every model Struct."""
+
+class _Base(
+    Struct,
+    kw_only=True,
+    gc=False,
+    repr_omit_defaults=True,
+    forbid_unknown_fields=True,
+    rename={"extra": EXTRA_KEY},
+):
+    """Options shared by every model Struct, and the ``extra`` field they all have.
+
+    ``forbid_unknown_fields`` is what makes a body with a field this release
+    does not model fail the fast decoder at no cost to bodies without one;
+    the fallback (``_fallback``) then keeps the field in ``extra``.
+    """
+
+    #: The fields of this object that stepwire does not model, as parsed
+    #: (``UNSET`` when there are none); ``encode`` writes them back.
+    extra: Union[ExtraFields, UnsetType] = UNSET
 
 
 class _Tagged(_Base, tag_field="type", kw_only=True):
@@ -300,12 +322,25 @@ class FabricDataAgentToolCall(_Tagged, tag="fabric_dataagent", kw_only=True):
     fabric_dataagent: StringMap
 
 
+class OpenAPIFunction(_Base, kw_only=True):
+    """Azure: the operation an OpenAPI tool call invoked, as the live service sends it."""
+
+    name: Nullable[str] = UNSET
+    arguments: Nullable[str] = UNSET
+    output: Nullable[str] = UNSET
+
+
 class OpenAPIToolCall(_Tagged, tag="openapi", kw_only=True):
-    """Azure: OpenAPI tool call."""
+    """Azure: OpenAPI tool call.
+
+    The SDK models an ``openapi`` map; the live service sends the operation
+    as ``function`` instead. Either may be absent.
+    """
 
     type: ClassVar[Literal["openapi"]] = "openapi"
     id: str
-    openapi: StringMap
+    openapi: Nullable[StringMap] = UNSET
+    function: Nullable[OpenAPIFunction] = UNSET
 
 
 class AzureFunction(_Base, kw_only=True):
@@ -606,12 +641,14 @@ class ActivityFunctionArgument(_Base, kw_only=True):
 
 
 class ActivityFunctionParameters(
-    _Base, rename={"additional_properties": "additionalProperties"}, kw_only=True
+    _Base,
+    rename={"additional_properties": "additionalProperties", "extra": EXTRA_KEY},
+    kw_only=True,
 ):
     """Azure activities: the parameters schema of a listed MCP tool."""
 
     type: str
-    properties: dict[str, ActivityFunctionArgument]
+    properties: Nullable[dict[str, ActivityFunctionArgument]] = UNSET
     required: Nullable[list[str]] = UNSET
     additional_properties: Nullable[bool] = UNSET
 
@@ -820,6 +857,7 @@ class OpenAPIToolCallDelta(_ToolCallDeltaBase, tag="openapi", kw_only=True):
 
     type: ClassVar[Literal["openapi"]] = "openapi"
     openapi: Nullable[StringMap] = UNSET
+    function: Nullable[FunctionDelta] = UNSET
 
 
 class AzureFunctionToolCallDelta(_ToolCallDeltaBase, tag="azure_function", kw_only=True):
@@ -1007,22 +1045,19 @@ class ApiError(_Base, kw_only=True):
     type: Nullable[str] = UNSET
 
 
-# Which unknown class stands in for an unknown tag of which union, and a
-# member of that union to put in its place while the rest of the document is
-# validated (see _decode._slow_decode).
-FALLBACKS: dict[object, tuple[type[Any], dict[str, Any]]] = {
-    ToolCall: (
-        UnknownToolCall,
-        {"type": "function", "id": "", "function": {"name": "", "arguments": ""}},
-    ),
-    ToolCallDelta: (UnknownToolCallDelta, {"type": "function", "index": 0}),
-    StepDetails: (UnknownStepDetails, {"type": "tool_calls", "tool_calls": []}),
-    StepDetailsDelta: (UnknownStepDetailsDelta, {"type": "tool_calls"}),
-    CodeInterpreterOutput: (UnknownOutput, {"type": "logs", "logs": ""}),
-    CodeInterpreterOutputDelta: (UnknownOutputDelta, {"type": "logs", "index": 0}),
-    ComputerAction: (UnknownAction, {"type": "wait"}),
-    Activity: (
-        UnknownActivity,
-        {"type": "mcp_list_tools", "id": "", "server_label": "", "tools": {}},
-    ),
+# Which unknown class stands in for an unknown tag of which union (see _fallback).
+FALLBACKS: dict[object, type[Any]] = {
+    ToolCall: UnknownToolCall,
+    ToolCallDelta: UnknownToolCallDelta,
+    StepDetails: UnknownStepDetails,
+    StepDetailsDelta: UnknownStepDetailsDelta,
+    CodeInterpreterOutput: UnknownOutput,
+    CodeInterpreterOutputDelta: UnknownOutputDelta,
+    ComputerAction: UnknownAction,
+    Activity: UnknownActivity,
 }
+
+#: The unions whose members carry a payload: every field of a member but
+#: ``id`` and ``index`` (and the ``type`` tag) is what the service reports of the
+#: tool, and holds whatever the service sent (see _fallback).
+PAYLOAD_UNIONS: tuple[object, ...] = (ToolCall, ToolCallDelta, Activity)

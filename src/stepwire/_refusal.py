@@ -126,8 +126,8 @@ def _blame_struct(value: dict[str, Any], cls: type[msgspec.Struct]) -> _Blame:
             continue
         ftype = fields.get(key)
         if ftype is None:
-            if config.forbid_unknown_fields:
-                return f"Object contains unknown field `{key}`"
+            if config.forbid_unknown_fields:  # the field is named by the path
+                return key, item, Any, f"Object contains unknown field `{key}`"
             continue
         if not _fits(item, ftype):
             return key, item, ftype, None

@@ -3,8 +3,9 @@
 ``strict_type(RunStepPage)`` is a parallel tree of Structs with
 ``forbid_unknown_fields=True`` in which every ``StrictAs`` annotation replaces
 the open type it annotates (open strings become the spec's enumerations,
-metadata and scores get their limits). Unknown tags need no extra code: the
-strict unions simply have no fallback. The tree is derived rather than written
+metadata and scores get their limits), and the ``extra`` field is left out:
+strict mode refuses the fields it would hold. Unknown tags need no extra code:
+the strict unions simply have no fallback. The tree is derived rather than written
 twice so that the two modes can never drift apart.
 """
 
@@ -16,7 +17,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
-from ._unknown import StrictAs
+from ._unknown import EXTRA_KEY, StrictAs
 
 __all__ = ["UNION_TYPES", "strict_type"]
 
@@ -52,6 +53,8 @@ def _strict_struct(cls: type[msgspec.Struct]) -> type[msgspec.Struct]:
     fields: list[Any] = []
     rename: dict[str, str] = {}
     for f in msgspec.structs.fields(cls):
+        if f.encode_name == EXTRA_KEY:
+            continue
         ftype = strict_type(f.type)
         if f.required:
             fields.append((f.name, ftype))

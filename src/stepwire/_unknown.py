@@ -13,6 +13,8 @@ from typing import Any
 from msgspec import UNSET, UnsetType
 
 __all__ = [
+    "EXTRA_KEY",
+    "ExtraFields",
     "StrictAs",
     "UnknownAction",
     "UnknownActivity",
@@ -39,6 +41,27 @@ class StrictAs:
 
     def __repr__(self) -> str:
         return f"StrictAs({self.type!r})"
+
+
+#: The JSON name of the ``extra`` field of every model Struct. It is never read
+#: from a body (a body's key of this name is an unknown field like any other),
+#: and ``stepwire.encode`` writes the fields it holds in its place; only an
+#: encoder that is not stepwire's (``msgspec.json.encode``) writes it out.
+EXTRA_KEY = "__stepwire_extra__"
+
+
+class ExtraFields(dict[str, Any]):
+    """The fields of an object that stepwire does not model, as parsed, by JSON name.
+
+    Every model object has one in ``.extra`` (``UNSET`` when there are none).
+    ``stepwire.encode`` writes them back in the object, so a body decodes and
+    encodes without losing a field that a newer API version added.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"ExtraFields({dict.__repr__(self)})"
 
 
 class UnknownObject(dict[str, Any]):
