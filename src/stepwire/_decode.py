@@ -24,6 +24,7 @@ from ._failures import FAILURES, is_refusal
 from ._fallback import rescue, unparsable
 from ._model import ApiError, RunStep, RunStepDeltaEvent, RunStepPage
 from ._strict import strict_type
+from ._twins import MISS, Twins
 
 __all__ = [
     "MAX_DEPTH",
@@ -69,7 +70,7 @@ class Decoder(Generic[T]):
     >>> page = dec.decode(body)
     """
 
-    __slots__ = ("_decoder", "_strict_decoder", "strict", "type")
+    __slots__ = ("_decoder", "_strict_decoder", "_twins", "strict", "type")
 
     def __init__(self, type: Any, strict: bool = False) -> None:
         self.type = type
@@ -78,6 +79,8 @@ class Decoder(Generic[T]):
         self._strict_decoder: msgspec.json.Decoder[Any] | None = (
             msgspec.json.Decoder(strict_type(type)) if strict else None
         )
+        # What the fallback found in earlier bodies, decoded in one pass (_twins).
+        self._twins = Twins(type)
 
     def __repr__(self) -> str:
         name = getattr(self.type, "__name__", repr(self.type))
@@ -118,8 +121,10 @@ class Decoder(Generic[T]):
             raise unparsable(failure, buf, self.type, line) from None
         # Something the model does not hold (an unknown field or tool type, a
         # payload value off its type): the fallback keeps it.
-        result: T
-        result, _ = rescue(buf, self.type, line)
+        result: T = self._twins.decode(buf)
+        if result is MISS:
+            result, seen = rescue(buf, self.type, line)
+            self._twins.learn(seen)
         return result
 
 

@@ -91,7 +91,8 @@ class _Rescue:
         # What was met that the model lacks, for the decoder to learn (_twins):
         # the unknown keys of each Struct, and of each unknown tag of a union.
         self.seen_keys: dict[type[msgspec.Struct], set[str]] = {}
-        self.seen_tags: dict[tuple[frozenset[Any], str], dict[str, set[str]]] = {}
+        # (Keys in the order first met, the tag's included: a stand-in keeps it.)
+        self.seen_tags: dict[tuple[frozenset[Any], str], dict[str, dict[str, None]]] = {}
 
 
 def rescue(buf: Any, tp: Any, line: int | None) -> tuple[Any, _Rescue]:
@@ -419,7 +420,7 @@ def _struct(
             if union.unknown is not None:
                 value = _unknown(raw, union.unknown, path, rescue)
                 keys = rescue.seen_tags.setdefault((union.members, tag_field), {})
-                keys.setdefault(tag, set()).update(k for k in value if k != tag_field)
+                keys.setdefault(tag, {}).update(dict.fromkeys(value))
                 return value
             if open_:
                 return _keep(raw, path, rescue)
