@@ -174,6 +174,39 @@ def _page(openai_types: bool = False) -> dict[str, Timed]:
     return timed
 
 
+def _drift() -> dict[str, Timed]:
+    """The mixed page as it is, and as a service sends it after a rollout.
+
+    ``stepwire`` decodes the page as it is; ``unknown tool types`` is the same
+    page with every tool call of a type no release knows, ``unknown field``
+    with one new field on every step. Each drifted page has its own
+    ``Decoder``, warmed by one decode: a service meets the new shape on every
+    body, and the first one teaches the decoder (docs/performance.md).
+    """
+    import orjson
+
+    from benchmarks.contenders import step_ids
+    from stepgen import generate_page, with_unknown_field, with_unknown_tool_types
+
+    data = generate_page(PAGE_STEPS, seed=PAGE_SEED)
+    expected = step_ids(data)
+    timed = {}
+    for name, page in (
+        ("stepwire", data),
+        ("stepwire unknown tool types", with_unknown_tool_types(data)),
+        ("stepwire unknown field", with_unknown_field(data)),
+    ):
+        import stepwire
+
+        body = orjson.dumps(page)
+        decoder: stepwire.Decoder[stepwire.RunStepPage] = stepwire.Decoder(stepwire.RunStepPage)
+        decoded = decoder.decode(body)
+        if step_ids(decoded) != expected or orjson.loads(stepwire.encode(decoded)) != page:
+            raise FloorsError(f"page-100-drift/{name}: the page does not round-trip")
+        timed[name] = Timed(functools.partial(decoder.decode, body), 1)
+    return timed
+
+
 def _stream(events: int) -> dict[str, Timed]:
     from benchmarks.stream import check_same_result, stream_contenders
 
@@ -187,6 +220,7 @@ def _stream(events: int) -> dict[str, Timed]:
 SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
     "page-100": _page,
     "page-100-openai-types": lambda: _page(openai_types=True),
+    "page-100-drift": _drift,
     "stream-1000": lambda: _stream(1_000),
     "stream-100000": lambda: _stream(100_000),
 }

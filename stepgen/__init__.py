@@ -18,11 +18,19 @@ Bodies are plain ``dict`` objects; ``json.dumps`` or ``orjson.dumps`` them.
 
 from __future__ import annotations
 
+import copy
 import random
 import string
 from typing import Any
 
-__all__ = ["generate_delta_events", "generate_page", "generate_step", "generate_steps"]
+__all__ = [
+    "generate_delta_events",
+    "generate_page",
+    "generate_step",
+    "generate_steps",
+    "with_unknown_field",
+    "with_unknown_tool_types",
+]
 
 _ALNUM = string.ascii_letters + string.digits
 _WORDS = (  # noqa: SIM905 - a sentence reads better than sixty quoted words
@@ -290,3 +298,28 @@ def generate_delta_events(
         }
         for call in calls
     ]
+
+
+# -- drift: what a service sends the day it rolls out something new ------------------
+
+
+def with_unknown_tool_types(page: dict[str, Any]) -> dict[str, Any]:
+    """``page`` with every tool call of a type no release knows (``future_<type>``).
+
+    The call keeps its id and payload; only its ``type`` tag is new.
+    """
+    out = copy.deepcopy(page)
+    for step in out["data"]:
+        details = step["step_details"]
+        if details.get("type") == "tool_calls":
+            for call in details["tool_calls"]:
+                call["type"] = f"future_{call['type']}"
+    return out
+
+
+def with_unknown_field(page: dict[str, Any]) -> dict[str, Any]:
+    """``page`` with one field no release models on every step (``rollout``)."""
+    out = copy.deepcopy(page)
+    for i, step in enumerate(out["data"]):
+        step["rollout"] = {"cohort": f"c{i % 4}", "enabled": True}
+    return out

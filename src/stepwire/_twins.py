@@ -247,29 +247,32 @@ class _Twin(_Fixer):
 class _Stand(_Fixer):
     """A learned unknown tag: the object becomes its ``Unknown*`` stand-in."""
 
-    __slots__ = ("cls", "indexed", "names")
+    __slots__ = ("cls", "indexed", "names", "tag")
 
-    def __init__(self, cls: type[Any], names: list[tuple[str | None, str]]):
+    def __init__(self, cls: type[Any], tag: str, names: list[tuple[str | None, str]]):
         self.cls = cls
+        self.tag = tag
         # A delta's stand-in: the merge places it by its index.
         self.indexed = issubclass(cls, (UnknownToolCallDelta, UnknownOutputDelta))
         # (attribute, JSON name) in the order the keys were met; the tag's attribute is None.
         self.names = names
 
     def fix(self, value: Any, depth: int) -> Any:
-        obj: dict[str, Any] = {}
-        tag = value.__struct_config__.tag
+        out = self.cls()
+        budget = MAX_DEPTH - depth - 1
         for name, key in self.names:
             if name is None:
-                obj[key] = tag
+                out[key] = self.tag
                 continue
             item = getattr(value, name)
-            if item is not msgspec.UNSET:
-                _check(item, depth + 1)
-                obj[key] = item
-        if self.indexed and type(obj.get("index")) is not int:
+            if item is msgspec.UNSET:
+                continue
+            if type(item) in _NESTED and not _fits(item, budget):
+                raise _Unfit
+            out[key] = item
+        if self.indexed and type(out.get("index")) is not int:
             raise _Unfit  # the fallback names what is missing
-        return self.cls(obj)
+        return out
 
 
 def _check(value: Any, depth: int) -> None:
@@ -303,6 +306,7 @@ def _fits(value: Any, budget: int) -> bool:
 
 
 _FLAT = frozenset({str, float, bool})
+_NESTED = frozenset({dict, list, int})
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
@@ -438,4 +442,4 @@ class _Builder:
             forbid_unknown_fields=True,
             gc=False,
         )
-        return twin_cls, _Stand(cls, names)
+        return twin_cls, _Stand(cls, tag, names)
