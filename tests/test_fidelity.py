@@ -357,7 +357,7 @@ def test_one_decoder_shared_by_threads_while_it_learns() -> None:
             for i in range(20):
                 j = (i + k) % len(pages)
                 assert json.loads(stepwire.encode(decoder.decode(pages[j]))) == expected[j]
-        except Exception as exc:  # noqa: BLE001 - any failure in a thread fails the test
+        except Exception as exc:  # any failure in a thread fails the test
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
