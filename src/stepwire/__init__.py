@@ -101,6 +101,7 @@ from ._model import (
     MessageCreationStepDetails,
     MessageCreationStepDetailsDelta,
     MoveAction,
+    OpenAPIFunction,
     OpenAPIStepDetailsDelta,
     OpenAPIToolCall,
     OpenAPIToolCallDelta,
@@ -127,6 +128,7 @@ from ._model import (
 from ._stream import IMPLEMENTATION, Accumulator, StreamEvent
 from ._summary import RunStepSummary, RunStepSummaryPage
 from ._unknown import (
+    ExtraFields,
     UnknownAction,
     UnknownActivity,
     UnknownObject,
@@ -196,6 +198,7 @@ __all__ = [
     "DeepResearchToolCallDelta",
     "DoubleClickAction",
     "DragAction",
+    "ExtraFields",
     "FabricDataAgentToolCall",
     "FabricDataAgentToolCallDelta",
     "FileSearch",
@@ -221,6 +224,7 @@ __all__ = [
     "MessageCreationStepDetails",
     "MessageCreationStepDetailsDelta",
     "MoveAction",
+    "OpenAPIFunction",
     "OpenAPIStepDetailsDelta",
     "OpenAPIToolCall",
     "OpenAPIToolCallDelta",
