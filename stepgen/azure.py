@@ -37,6 +37,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stepgen import _usage  # the usage the OpenAI-shaped generator draws
+
 __all__ = [
     "AZURE_TOOL_TYPES",
     "AzureStream",
@@ -310,19 +312,6 @@ def _text(rng: random.Random, words: int, vocabulary: list[str] = _ASCII_WORDS) 
 def _json(value: Any) -> str:
     """A JSON document as a tool's arguments or output carry it (spaced, like Python's)."""
     return json.dumps(value, ensure_ascii=False)
-
-
-def _usage(rng: random.Random) -> dict[str, Any]:
-    prompt = rng.randint(200, 9000)
-    completion = rng.randint(5, 600)
-    usage: dict[str, Any] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-    if rng.random() < 0.3:
-        usage["prompt_token_details"] = {"cached_tokens": rng.choice([0, 128, 1024])}
-    return usage
 
 
 def _function(rng: random.Random, name: str | None = None, output: bool = True) -> _Call:

@@ -42,7 +42,7 @@ from ._diagnose import MAX_DEPTH, as_bytes, diagnose, patch_despite, refused_at
 from ._errors import DecodeError
 from ._failures import FAILURES
 from ._model import FALLBACKS, FREE_FORM, PAYLOAD_UNIONS
-from ._strict import UNION_TYPES
+from ._strict import UNION_TYPES, derived_struct
 from ._unknown import EXTRA_KEY, ExtraFields, UnknownOutputDelta, UnknownToolCallDelta
 
 __all__ = ["rescue", "unparsable"]
@@ -301,16 +301,7 @@ class _Plan:
         self.known = frozenset(self.fields) | ({self.tag_field} if self.tag_field else set())
         self.keys = {name: b'"' + name.encode() + b'":' for name in self.known}
         self.fast: msgspec.json.Decoder[Any] = msgspec.json.Decoder(cls)
-        self.shell_cls = msgspec.defstruct(
-            f"_Shell{cls.__name__}",
-            shell_fields,
-            kw_only=True,
-            tag_field=config.tag_field,
-            tag=config.tag,
-            rename=rename or None,
-            forbid_unknown_fields=True,
-            gc=False,
-        )
+        self.shell_cls = derived_struct(f"Shell{cls.__name__}", cls, shell_fields, rename)
         _SHELLS[self.shell_cls] = cls
         self._shell: msgspec.json.Decoder[Any] | None = None
 

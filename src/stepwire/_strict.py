@@ -19,7 +19,7 @@ import msgspec
 
 from ._unknown import EXTRA_KEY, StrictAs
 
-__all__ = ["UNION_TYPES", "strict_type"]
+__all__ = ["UNION_TYPES", "derived_struct", "strict_type"]
 
 #: The origins of ``Union[X, Y]`` and of ``X | Y``.
 UNION_TYPES: tuple[Any, ...] = (Union, UnionType)
@@ -49,7 +49,6 @@ def strict_type(tp: Any) -> Any:
 
 
 def _strict_struct(cls: type[msgspec.Struct]) -> type[msgspec.Struct]:
-    config = cls.__struct_config__
     fields: list[Any] = []
     rename: dict[str, str] = {}
     for f in msgspec.structs.fields(cls):
@@ -62,8 +61,16 @@ def _strict_struct(cls: type[msgspec.Struct]) -> type[msgspec.Struct]:
             fields.append((f.name, ftype, f.default))
         if f.encode_name != f.name:
             rename[f.name] = f.encode_name
-    strict_cls: type[msgspec.Struct] = msgspec.defstruct(
-        f"Strict{cls.__name__}",
+    return derived_struct(f"Strict{cls.__name__}", cls, fields, rename)
+
+
+def derived_struct(
+    name: str, cls: type[msgspec.Struct], fields: list[Any], rename: dict[str, str]
+) -> type[msgspec.Struct]:
+    """A Struct of ``fields`` tagged as ``cls`` is, that forbids unknown fields (not a subclass)."""
+    config = cls.__struct_config__
+    derived: type[msgspec.Struct] = msgspec.defstruct(
+        name,
         fields,
         module=__name__,
         kw_only=True,
@@ -73,4 +80,4 @@ def _strict_struct(cls: type[msgspec.Struct]) -> type[msgspec.Struct]:
         forbid_unknown_fields=True,
         gc=False,
     )
-    return strict_cls
+    return derived
