@@ -117,10 +117,18 @@ class Decoder(Generic[T]):
             failure = exc
         if strict is not None:
             raise diagnose(failure, buf, strict_type(self.type), line=line) from None
+        try:
+            return self._keep(failure, buf, line)
+        except RecursionError as exc:
+            # The caller left too little stack for the fallback's own calls.
+            raise diagnose(exc, buf, None, line=line) from None
+
+    def _keep(self, failure: BaseException, buf: Buffer, line: int | None) -> T:
+        """Decode what the fast decoder refused, keeping what the model does not hold."""
         if not is_refusal(failure):
             raise unparsable(failure, buf, self.type, line) from None
         # Something the model does not hold (an unknown field or tool type, a
-        # payload value off its type): the fallback keeps it.
+        # payload value off its type): the twins or the fallback keep it.
         result: T = self._twins.decode(buf)
         if result is MISS:
             result, seen = rescue(buf, self.type, line)
