@@ -408,6 +408,8 @@ def test_an_unknown_field_anywhere_round_trips_and_strict_refuses_it_there(
     step = generate_steps(1, seed)[0]
     path, node = pick.choice(_objects(step))
     key = "zz_injected"
+    if path[-1:] == ("metadata",):  # a typed map of strings, outside payloads
+        value = "v"
     node[key] = value
     body = compact(step)
     decoded = decode_twice(stepwire.RunStep, body)
