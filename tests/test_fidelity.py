@@ -21,7 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import stepwire
+from helpers import frame, load_impl, sse_events
 from stepgen import generate_page, generate_steps, with_unknown_field, with_unknown_tool_types
+from stepgen.azure import azure_streams
 from stepwire import _twins
 from stepwire._unknown import EXTRA_KEY, ExtraFields
 from test_unknown import FUNCTION, _step
@@ -459,3 +461,105 @@ def _at(value: Any, path: tuple[Any, ...]) -> Any:
         is_item = isinstance(part, int) or isinstance(value, dict)
         value = value[part] if is_item else getattr(value, part)
     return value
+
+
+# -- streams: unknown fields injected at random depths, both builds --------------------------
+
+STREAMS = azure_streams(0)
+TERMINAL = "thread.run.step.completed"
+FULL_EVENTS = ("thread.run.step.created", "thread.run.step.in_progress", TERMINAL)
+
+
+def _dict_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The paths of the objects in ``value`` reached through objects only (no list)."""
+    found = [path]
+    for key, item in value.items():
+        if isinstance(item, dict):
+            found += _dict_paths(item, (*path, key))
+    return found
+
+
+def _feed(impl: str, events: list[tuple[str, Any]], cuts: list[int]) -> Any:
+    body = b"".join(frame(name, data) for name, data in events)
+    acc = load_impl(impl).Accumulator()
+    start = 0
+    for cut in [*sorted({c % (len(body) + 1) for c in cuts}), len(body)]:
+        acc.feed(body[start:cut])
+        start = cut
+    acc.close()
+    return acc
+
+
+def _events(stream: Any) -> list[tuple[str, Any]]:
+    """The stream's events, step events' data parsed (``[DONE]`` and the like left as bytes)."""
+    return [
+        (name, json.loads(data) if name.startswith("thread.") else data)
+        for name, data in sse_events(stream.sse)
+    ]
+
+
+def _inject(obj: dict[str, Any], pick: random.Random, value: Any) -> tuple[Any, ...]:
+    where = pick.choice(_dict_paths(obj))
+    if where[-1:] == ("metadata",):  # a typed map of strings, outside payloads
+        value = "v"
+    _get(obj, where)["zz_injected"] = value
+    return where
+
+
+def _get(obj: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        obj = obj[part]
+    return obj
+
+
+STREAM_PROPERTY = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+CUTS = st.lists(st.integers(0, 10**6), max_size=6)
+
+
+@pytest.mark.parametrize("impl", ["python", "cython"])
+@STREAM_PROPERTY
+@given(which=st.sampled_from(range(len(STREAMS))), pick=st.randoms(), value=JSON, cuts=CUTS)
+def test_unknown_fields_in_a_streams_full_objects_are_kept(
+    impl: str, which: int, pick: random.Random, value: Any, cuts: list[int]
+) -> None:
+    events = _events(STREAMS[which])
+    full = [i for i, (name, _) in enumerate(events) if name in FULL_EVENTS]
+    i = pick.choice(full)
+    name, data = events[i]
+    where = _inject(data, pick, value)
+    snapshot = json.loads(stepwire.encode(_feed(impl, events[: i + 1], cuts).steps[data["id"]]))
+    assert _get(snapshot, where)["zz_injected"] == _get(data, where)["zz_injected"]
+    if name == TERMINAL:
+        assert snapshot == data  # the server's object, everything it carried
+
+
+@pytest.mark.parametrize("impl", ["python", "cython"])
+@STREAM_PROPERTY
+@given(which=st.sampled_from(range(len(STREAMS))), pick=st.randoms(), value=JSON, cuts=CUTS)
+def test_unknown_fields_in_a_streams_deltas_are_merged(
+    impl: str, which: int, pick: random.Random, value: Any, cuts: list[int]
+) -> None:
+    events = _events(STREAMS[which])
+    deltas = [i for i, (name, _) in enumerate(events) if name == "thread.run.step.delta"]
+    if not deltas:
+        return
+    i = pick.choice(deltas)
+    call = events[i][1]["delta"]["step_details"]["tool_calls"][0]
+    where = _inject(call, pick, value)
+    ends = [j for j, (name, _) in enumerate(events) if name == TERMINAL and j > i]
+    # Up to the terminal object that would replace the snapshot (all of it, for a late delta).
+    seen = events[: ends[0]] if ends else events
+    acc = _feed(impl, seen, cuts)
+    snapshot = json.loads(stepwire.encode(acc.steps[events[i][1]["id"]]))
+    indexes = sorted(
+        {
+            c["index"]
+            for name, d in seen
+            if name == "thread.run.step.delta"
+            for c in d["delta"]["step_details"]["tool_calls"]
+        }
+    )
+    merged = snapshot["step_details"]["tool_calls"][indexes.index(call["index"])]
+    assert _get(merged, where)["zz_injected"] == _get(call, where)["zz_injected"]
