@@ -415,7 +415,7 @@ def _struct(
                 return value
             if open_:
                 return _keep(raw, path, rescue)
-            raise _RefusedError(_refusal._tag_reason(tag), (*path, tag_field))
+            raise _RefusedError(_refusal.tag_reason(tag), (*path, tag_field))
     assert cls is not None
     plan = _plan(cls)
     unknown = fields.keys() - plan.known
@@ -515,7 +515,7 @@ def _tag(fields: dict[str, Any], tag_field: str, path: Path, open_: bool) -> str
         if open_:
             return None
         value = _parse(raw)
-        raise _RefusedError(_refusal._tag_reason(value), (*path, tag_field)) from None
+        raise _RefusedError(_refusal.tag_reason(value), (*path, tag_field)) from None
     return tag
 
 

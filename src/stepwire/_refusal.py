@@ -27,7 +27,7 @@ from . import _failures
 from ._locate import Step
 from ._strict import UNION_TYPES
 
-__all__ = ["explain", "json_kind"]
+__all__ = ["explain", "json_kind", "tag_reason"]
 
 
 def explain(value: Any, tp: Any) -> tuple[list[Step], str | None]:
@@ -122,7 +122,7 @@ def _blame_struct(value: dict[str, Any], cls: type[msgspec.Struct]) -> _Blame:
     for key, item in value.items():
         if key == config.tag_field:
             if item != config.tag:
-                return key, item, str, _tag_reason(item)
+                return key, item, str, tag_reason(item)
             continue
         ftype = fields.get(key)
         if ftype is None:
@@ -151,10 +151,10 @@ def _by_tag(value: dict[str, Any], structs: list[Any]) -> Any:
     for s in tagged:
         if s.__struct_config__.tag == tag:
             return s
-    return tag_field, tag, str, _tag_reason(tag)
+    return tag_field, tag, str, tag_reason(tag)
 
 
-def _tag_reason(tag: Any) -> str:
+def tag_reason(tag: Any) -> str:
     if isinstance(tag, str):
         return f"Invalid value {tag!r}"
     return f"Expected `str`, got `{json_kind(tag)}`"
