@@ -54,6 +54,9 @@ def test_the_project_floors_are_those_the_issue_set() -> None:
             "page-100-openai-types/stepwire",
         ): (7.0, False),
         ("page-100/stepwire summary", "page-100/stepwire"): (0.8, True),
+        # The fidelity issue: no cliff when a service rolls out a tool type or a field.
+        ("page-100-drift/stepwire unknown tool types", "page-100-drift/stepwire"): (3.0, True),
+        ("page-100-drift/stepwire unknown field", "page-100-drift/stepwire"): (3.0, True),
         ("stream-1000/openai-python", "stream-1000/stepwire cython"): (100.0, False),
         ("stream-1000/stepwire python", "stream-1000/stepwire cython"): (2.0, False),
         ("stream-100000/stepwire cython", "stream-1000/stepwire cython"): (1.3, True),
@@ -68,6 +71,8 @@ def test_every_floor_names_a_contender_the_scenarios_offer() -> None:
     pages = ("page-100", "page-100-openai-types")
     offered = {f"{page}/{name}" for page in pages for name in all_page_contenders()}
     offered |= {f"{s}/{name}" for s in ("stream-1000", "stream-100000") for name in STREAM_NAMES}
+    # Built for real: the scenario checks that each drifted page round-trips.
+    offered |= {f"page-100-drift/{name}" for name in check.SCENARIOS["page-100-drift"]()}
     for floor in load_floors():
         assert {floor.numerator, floor.denominator} <= offered, floor.name
         # A floor compares two different things, one of them stepwire.
