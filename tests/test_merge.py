@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import stepwire
 from helpers import delta_object, frame, load_impl, step_object, to_json, tool_calls
@@ -145,16 +147,12 @@ def test_full_object_replaces_the_snapshot(impl, event):
     )
     acc.feed(frame(event, server))
     assert encoded(acc.steps["step_1"]) == server
-    if event in TERMINAL:
-        # The server's final object is final: a later delta is refused.
-        with pytest.raises(stepwire.StreamError, match="after its terminal event") as info:
-            acc.feed(frame(DELTA, fn_delta(0, arguments="!")))
-        assert info.value.event == DELTA
-        assert encoded(acc.steps["step_1"]) == server
-    else:
-        # Deltas after an opening object merge into it.
-        feed_deltas(acc, [fn_delta(0, arguments="!")])
-        assert calls_of(acc.steps["step_1"])[0].function.arguments == '{"b": 2}!'
+    # Deltas after the object merge into it, the server's object, not the merged deltas.
+    # After a terminal event too: the live service sends such deltas (a function's
+    # output after a tool approval), where stepwire used to refuse them.
+    feed_deltas(acc, [fn_delta(0, arguments="!")])
+    assert calls_of(acc.steps["step_1"])[0].function.arguments == '{"b": 2}!'
+    assert acc.steps["step_1"].status == server["status"]
 
 
 def test_terminal_event_for_a_step_never_created(impl):
@@ -850,20 +848,9 @@ DEEP = {
         code_delta(0, id="c", input="x"),
         code_delta(0, input="YY", outputs=[{"index": 70_000, "type": "logs", "logs": "a"}]),
     ],
-    "new-call-missing-a-required-field": [
-        code_delta(0, id="c", input="x"),
-        delta_object(
-            tool_calls(
-                {"index": 0, "type": "code_interpreter", "code_interpreter": {"input": "YY"}},
-                {
-                    "index": 1,
-                    "id": "cu",
-                    "type": "computer_use_preview",
-                    "computer_use_preview": {"pending_safety_checks": []},
-                },
-            )
-        ),
-    ],
+    # (A new call missing a required field of another kind than string, list, map or
+    # object was refused here too; it is now created with the field absent: see
+    # test_a_new_call_leaves_a_required_field_it_cannot_fill_absent.)
 }
 
 
@@ -1098,9 +1085,13 @@ def test_max_steps_is_keyword_only(impl):
 # -- after the end of a step ---------------------------------------------------------------
 
 
-def test_delta_after_terminal_changes_nothing_even_on_the_fast_path(impl):
-    """Fragments for a call the step already had are the compiled build's fast path:
-    it must refuse them after the terminal event as the reference does."""
+def test_delta_after_terminal_merges_into_the_final_object_on_both_paths(impl):
+    """Fragments for a call the step already had are the compiled build's fast path. After
+    a terminal event the snapshot is the server's object and has no fragment lists yet:
+    the first delta goes through the shared merge, which sets them up, and the next ones
+    take the fast path. Both builds merge them all, in order. (They were refused, with
+    the snapshot left as the server's final object, before the live service was seen to
+    send such deltas.)"""
     acc = impl.Accumulator()
     acc.feed(frame(CREATED, EMPTY))
     feed_deltas(acc, [first_fn_delta(0, "call_1", "f"), fn_delta(0, arguments="{")])
@@ -1115,25 +1106,63 @@ def test_delta_after_terminal_changes_nothing_even_on_the_fast_path(impl):
         status="completed",
     )
     acc.feed(frame(COMPLETED, final))
-    for _ in range(3):  # the first refusal must not open a path for the next
-        with pytest.raises(stepwire.StreamError, match=r"'thread\.run\.step\.completed'"):
-            acc.feed(frame(DELTA, fn_delta(0, arguments="x")))
-    assert encoded(acc.steps["step_1"]) == final
-    # The step may be opened again by the server; then deltas merge once more.
+    for fragment in ["x", "y", "z"]:
+        (event,) = acc.feed(frame(DELTA, fn_delta(0, arguments=fragment)))
+        assert event.event == DELTA
+    snapshot = acc.steps["step_1"]
+    assert calls_of(snapshot)[0].function.arguments == "{}xyz"
+    assert snapshot.status == "completed"
+    # A later opening object still replaces the snapshot; deltas merge into it.
     acc.feed(frame(CREATED, final))
     feed_deltas(acc, [fn_delta(0, arguments="x")])
     assert calls_of(acc.steps["step_1"])[0].function.arguments == "{}x"
 
 
-def test_terminal_then_delta_in_one_chunk_keeps_what_came_before(impl):
+def test_output_after_the_completed_event_as_in_a_tool_approval(impl):
+    """The approval flow: completed with the function's output null, then deltas carrying
+    the output. The server's object takes them; nothing else of it changes."""
+    acc = impl.Accumulator()
+    acc.feed(frame(CREATED, EMPTY))
+    final = step_object(
+        tool_calls(
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "send", "arguments": "{}", "output": None},
+            }
+        ),
+        status="completed",
+    )
+    acc.feed(frame(COMPLETED, final))
+    for piece in ['{"status": ', '"sent"}']:
+        acc.feed(frame(DELTA, fn_delta(0, output=piece)))
+    expected = json.loads(json.dumps(final))
+    expected["step_details"]["tool_calls"][0]["function"]["output"] = '{"status": "sent"}'
+    assert encoded(acc.steps["step_1"]) == expected
+
+
+def test_a_step_that_ended_stays_finished_for_the_step_table(impl):
+    """A delta after the terminal event merges, but the step is still the one that finished
+    first when the table must make room."""
+    acc = impl.Accumulator(max_steps=2)
+    _step(acc, "b")  # the oldest, never finished
+    _step(acc, "a")
+    _step(acc, "a", COMPLETED)
+    acc.feed(frame(DELTA, first_fn_delta(0, "call_0", "f", step_id="a")))
+    assert calls_of(acc.steps["a"])[0].function.name == "f"
+    _step(acc, "c")  # room for c: a (finished, even with a delta since) goes, not b
+    assert list(acc.steps) == ["b", "c"]
+
+
+def test_terminal_then_delta_in_one_chunk_merges_both(impl):
     acc = impl.Accumulator()
     acc.feed(frame(CREATED, EMPTY))
     done = step_object(tool_calls(), status="cancelled")
     chunk = frame(COMPLETED, done) + frame(DELTA, fn_delta(0, name="f")) + frame("ping", {})
-    with pytest.raises(stepwire.StreamError) as info:
-        acc.feed(chunk)
-    assert [e.event for e in info.value.events] == [COMPLETED]
-    assert [e.event for e in acc.feed(b"")] == ["ping"]  # the stream goes on after it
+    assert [e.event for e in acc.feed(chunk)] == [COMPLETED, DELTA, "ping"]
+    snapshot = acc.steps["step_1"]
+    assert snapshot.status == "cancelled"
+    assert [c.function.name for c in calls_of(snapshot)] == ["f"]
 
 
 def test_apply_delta_does_not_look_at_the_status():
@@ -1208,3 +1237,628 @@ def test_a_kept_delta_refused_when_its_step_opens(impl):
     assert (call.type, call.function.name, call.function.arguments) == ("function", "f", "{}")
     assert dict(acc.pending) == {}
     assert [e.event for e in acc.feed(b"")] == ["after"]
+
+
+# -- open maps: merged the way the server builds them ----------------------------------------
+#
+# Azure's tool payloads (bing_grounding, fabric_dataagent, ...) are open maps. The service
+# streams them like any object: strings in fragments, nulls then values, nested objects key
+# by key. They used to take the delta's keys, the last fragment winning.
+
+
+def map_delta(kind, at=0, call_id=None, **payload):
+    call = {"index": at, "type": kind, kind: payload}
+    if call_id is not None:
+        call["id"] = call_id
+    return delta_object(tool_calls(call))
+
+
+def payload_of(snapshot, index=0):
+    return encoded(snapshot)["step_details"]["tool_calls"][index]
+
+
+def test_map_strings_concatenate(merge):
+    question = ["What ", "were ", "sales ", "in ", "Q3 ", "for ", "the ", "north?"]
+    deltas = [map_delta("fabric_dataagent", call_id="call_f", input=None, output=None)]
+    deltas += [map_delta("fabric_dataagent", input=piece) for piece in question]
+    deltas += [
+        map_delta("fabric_dataagent", output="1.2M "),
+        map_delta("fabric_dataagent", output="EUR"),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert payload_of(snapshot) == {
+        "type": "fabric_dataagent",
+        "id": "call_f",
+        "fabric_dataagent": {"input": "".join(question), "output": "1.2M EUR"},
+    }
+    assert_round_trips(snapshot)
+
+
+def test_map_strings_are_fragment_lists_until_read():
+    """Map strings go through the fragment buffers like typed ones: not joined per delta."""
+    from stepwire import _merge
+
+    state = _merge.StepState()
+    state.reset(stepwire.decode_step(to_json(EMPTY)))
+    deltas = [map_delta("bing_grounding", call_id="c", requesturl="")]
+    deltas += [map_delta("bing_grounding", requesturl=c) for c in "https://x"]
+    for d in deltas:
+        _merge.merge_delta(state, stepwire.decode_delta(to_json(d)))
+    # The opening "", then one fragment per delta: nothing joined yet.
+    assert state.bufs[(0, "bing_grounding", "requesturl")] == ["", *"https://x"]
+    state.flush()
+    assert state.snapshot.step_details.tool_calls[0].bing_grounding == {"requesturl": "https://x"}
+
+
+def test_map_null_then_value_and_value_then_null(merge):
+    deltas = [
+        map_delta("bing_grounding", call_id="c", requesturl="", response_metadata=None),
+        map_delta("bing_grounding", response_metadata="{'market': "),
+        map_delta("bing_grounding", response_metadata="'en-US'}"),
+        map_delta("bing_grounding", response_metadata=None, requesturl=None, absent=None),
+        map_delta("bing_grounding", requesturl="https://api.bing.microsoft.com/"),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert payload_of(snapshot)["bing_grounding"] == {
+        "requesturl": "https://api.bing.microsoft.com/",
+        "response_metadata": "{'market': 'en-US'}",
+        "absent": None,
+    }
+
+
+def test_map_nested_objects_lists_and_scalars(merge):
+    deltas = [
+        map_delta("azure_ai_search", call_id="c", input="q", output=None),
+        map_delta("azure_ai_search", meta={"source": "we", "hits": [1], "n": 1}),
+        map_delta("azure_ai_search", meta={"source": "b", "hits": [2], "n": 2, "ok": True}),
+        map_delta("azure_ai_search", chunks=[{"index": 0, "text": "a"}]),
+        map_delta("azure_ai_search", chunks=[{"index": 1, "text": "c"}, {"index": 0, "text": "b"}]),
+        map_delta("azure_ai_search", meta={"n": None, "deeper": {"x": "1"}}),
+        map_delta("azure_ai_search", meta={"deeper": {"x": "2"}}),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert payload_of(snapshot)["azure_ai_search"] == {
+        "input": "q",
+        "output": None,
+        "meta": {"source": "web", "hits": [1, 2], "n": 2, "ok": True, "deeper": {"x": "12"}},
+        "chunks": [{"text": "ab"}, {"text": "c"}],
+    }
+
+
+def test_map_from_the_server_merges(merge):
+    created = step_object(
+        tool_calls(
+            {
+                "id": "call_s",
+                "type": "sharepoint_grounding",
+                "sharepoint_grounding": {"input": "hand", "output": None},
+            }
+        )
+    )
+    deltas = [
+        map_delta("sharepoint_grounding", input="book"),
+        map_delta("sharepoint_grounding", output="page 4"),
+    ]
+    snapshot = merge(created, deltas)
+    assert payload_of(snapshot)["sharepoint_grounding"] == {"input": "handbook", "output": "page 4"}
+
+
+def test_index_is_a_key_like_any_other_in_a_map(merge):
+    """Only an indexed list's item (and a tool-call delta itself) has ``index`` as its place;
+    inside a map it is data, merged as any key."""
+    deltas = [
+        map_delta("bing_custom_search", call_id="c", index="a", meta={"index": 1}),
+        map_delta("bing_custom_search", index="b", meta={"index": 2}),
+        delta_object(
+            tool_calls(
+                {"index": 1, "id": "u", "type": "browser", "browser": {"index": "x", "p": []}}
+            )
+        ),
+        delta_object(
+            tool_calls(
+                {
+                    "index": 1,
+                    "type": "browser",
+                    "browser": {"index": "y", "p": [{"index": 0, "v": {"index": 7}}]},
+                }
+            )
+        ),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert payload_of(snapshot)["bing_custom_search"] == {"index": "ab", "meta": {"index": 2}}
+    assert payload_of(snapshot, 1) == {
+        "id": "u",
+        "type": "browser",
+        "browser": {"index": "xy", "p": [{"v": {"index": 7}}]},
+    }
+
+
+def test_unknown_step_details_keep_their_index_key(merge):
+    created = step_object({"type": "reasoning", "index": "a", "parts": []})
+    deltas = [delta_object({"type": "reasoning", "index": "b"})]
+    snapshot = merge(created, deltas)
+    assert dict(snapshot.step_details) == {"type": "reasoning", "index": "ab", "parts": []}
+
+
+def test_id_and_type_in_a_map_are_replaced(merge):
+    deltas = [
+        map_delta("bing_grounding", call_id="c", id="doc_1", type="web", note="a"),
+        map_delta("bing_grounding", id="doc_2", type="news", note="b"),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert payload_of(snapshot)["bing_grounding"] == {"id": "doc_2", "type": "news", "note": "ab"}
+
+
+def test_openapi_function_and_map_merge(merge):
+    deltas = [
+        delta_object(
+            tool_calls(
+                {
+                    "index": 0,
+                    "id": "call_o",
+                    "type": "openapi",
+                    "function": {"name": "weather_Get", "arguments": "", "output": None},
+                }
+            )
+        ),
+        delta_object(tool_calls({"index": 0, "type": "openapi", "function": {"arguments": "{}"}})),
+        delta_object(tool_calls({"index": 0, "type": "openapi", "function": {"output": "sun"}})),
+        map_delta("openapi", spec="v"),
+        map_delta("openapi", spec="1"),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert payload_of(snapshot) == {
+        "type": "openapi",
+        "id": "call_o",
+        "function": {"name": "weather_Get", "arguments": "{}", "output": "sun"},
+        "openapi": {"spec": "v1"},
+    }
+
+
+# -- extra fields: merged into the snapshot object's .extra ----------------------------------
+
+
+def test_extra_fields_merge_at_every_level(merge):
+    first = delta_object(
+        {
+            "type": "tool_calls",
+            "trace": "t",
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": "call_f",
+                    "type": "function",
+                    "flag": True,
+                    "note": "a",
+                    "function": {"name": "f", "arguments": "", "output": None, "$schema": "x"},
+                },
+                {
+                    "index": 1,
+                    "id": "call_c",
+                    "type": "code_interpreter",
+                    "code_interpreter": {
+                        "input": "",
+                        "outputs": [{"index": 0, "type": "logs", "logs": "1", "lvl": "i"}],
+                    },
+                },
+            ],
+        }
+    )
+    second = delta_object(
+        {
+            "type": "tool_calls",
+            "trace": "u",
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "type": "function",
+                    "note": "b",
+                    "meta": {"k": [1]},
+                    "function": {"$schema": "y", "other": None},
+                },
+                {
+                    "index": 1,
+                    "type": "code_interpreter",
+                    "code_interpreter": {
+                        "outputs": [{"index": 0, "type": "logs", "logs": "2", "lvl": "nfo"}],
+                        "env": {"py": "3"},
+                    },
+                },
+            ],
+        }
+    )
+    third = fn_delta(0, other="!")  # "other" is an extra field of the payload
+    third["delta"]["step_details"]["tool_calls"][0]["meta"] = {"k": [2], "z": None}
+    snapshot = merge(EMPTY, [first, second, third])
+    details = snapshot.step_details
+    assert details.extra == {"trace": "tu"}
+    function_call, code_call = details.tool_calls
+    assert function_call.extra == {"flag": True, "note": "ab", "meta": {"k": [1, 2], "z": None}}
+    assert function_call.function.extra == {"$schema": "xy", "other": "!"}
+    assert code_call.code_interpreter.extra == {"env": {"py": "3"}}
+    assert code_call.code_interpreter.outputs[0].extra == {"lvl": "info"}
+    assert isinstance(function_call.extra, stepwire.ExtraFields)
+    body = encoded(snapshot)
+    assert body["step_details"]["trace"] == "tu"
+    assert body["step_details"]["tool_calls"][0]["function"] == {
+        "name": "f",
+        "arguments": "",
+        "output": None,
+        "$schema": "xy",
+        "other": "!",
+    }
+    assert_round_trips(snapshot)
+
+
+def test_extra_fields_of_message_creation_details(merge):
+    created = step_object({"type": "message_creation", "message_creation": {"message_id": "m"}})
+    deltas = [
+        delta_object(
+            {"type": "message_creation", "x": "a", "message_creation": {"message_id": "m2", "y": 1}}
+        ),
+        delta_object({"type": "message_creation", "x": "b", "message_creation": {"y": 2}}),
+    ]
+    snapshot = merge(created, deltas)
+    assert snapshot.step_details.extra == {"x": "ab"}
+    assert snapshot.step_details.message_creation.extra == {"y": 2}
+    assert snapshot.step_details.message_creation.message_id == "m2"
+
+
+def step_delta(details=None, step_id="step_1", event_extra=None, **fields):
+    body = {"id": step_id, "object": "thread.run.step.delta", "delta": dict(fields)}
+    if details is not None:
+        body["delta"]["step_details"] = details
+    if event_extra:
+        body.update(event_extra)
+    return body
+
+
+USAGE = {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
+
+
+def test_run_step_delta_fields_of_the_step_replace_the_snapshots(merge):
+    """A field of the event's ``delta`` object that RunStep has replaces the snapshot's,
+    converted to its type when it converts (else kept as parsed); null never erases."""
+    deltas = [
+        step_delta(status="completed", usage=USAGE, completed_at=1_700_000_100),
+        step_delta(status=None, usage=None, failed_at=None, metadata={"k": "v"}),
+        step_delta(last_error={"code": "server_error", "message": "m", "more": 1}),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert snapshot.status == "completed"
+    assert snapshot.usage == stepwire.Usage(prompt_tokens=10, completion_tokens=2, total_tokens=12)
+    assert snapshot.completed_at == 1_700_000_100
+    assert snapshot.failed_at is None
+    assert snapshot.metadata == {"k": "v"}
+    # An object with a field LastError does not have does not convert: kept as parsed.
+    assert snapshot.last_error == {"code": "server_error", "message": "m", "more": 1}
+    assert snapshot.extra is stepwire.UNSET
+    body = encoded(snapshot)
+    assert body["usage"] == USAGE
+    assert body["last_error"] == {"code": "server_error", "message": "m", "more": 1}
+
+
+def test_run_step_delta_other_fields_merge_into_the_step_extra(merge):
+    deltas = [
+        step_delta(note="a", obj={"s": "x", "l": [1]}, event_extra={"event_only": 1}),
+        step_delta(note="b", obj={"s": "y", "l": [2]}, event_extra={"event_only": 2}),
+        step_delta(note=None, n=3),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert snapshot.extra == {"note": "ab", "obj": {"s": "xy", "l": [1, 2]}, "n": 3}
+    # The event's own fields (beside id, object and delta) are not the step's.
+    assert "event_only" not in encoded(snapshot)
+
+
+def test_run_step_delta_fields_and_details_in_one_delta(merge):
+    delta = step_delta(details=tool_calls({"index": 0, "id": "c", "type": "function"}))
+    delta["delta"]["status"] = "completed"
+    snapshot = merge(EMPTY, [delta])
+    assert snapshot.status == "completed"
+    assert calls_of(snapshot)[0].id == "c"
+
+
+def test_a_refused_delta_leaves_its_step_fields_unmerged(impl):
+    acc = impl.Accumulator()
+    before = _started(acc)
+    bad = step_delta(details=MISMATCHES["other-tool-type"]["delta"]["step_details"], note="x")
+    bad["delta"]["status"] = "failed"
+    with pytest.raises(stepwire.StreamError):
+        acc.feed(frame(DELTA, bad))
+    assert stepwire.encode(acc.steps["step_1"]) == before
+
+
+def test_extra_fields_stay_apart_from_typed_fields_of_the_same_name(impl):
+    """An extra field's fragments are keyed under the object's extras: a call-level
+    ``arguments`` (a function call has none) and the typed ``function.arguments`` both
+    concatenate, each in its own place, the latter on the compiled fast path too."""
+    acc = impl.Accumulator()
+    acc.feed(frame(CREATED, EMPTY))
+    opening = first_fn_delta(0, "call_1", "f")
+    opening["delta"]["step_details"]["tool_calls"][0]["arguments"] = "x"
+    opening["delta"]["step_details"]["extra_details"] = "d"
+    acc.feed(frame(DELTA, opening))
+    for n in range(3):
+        acc.feed(frame(DELTA, fn_delta(0, arguments=str(n))))  # the fast path's shape
+        extra = delta_object(tool_calls({"index": 0, "type": "function", "arguments": "y"}))
+        acc.feed(frame(DELTA, extra))
+        acc.steps["step_1"]
+    (call,) = calls_of(acc.steps["step_1"])
+    assert call.function.arguments == "012"
+    assert call.extra == {"arguments": "xyyy"}
+    assert acc.steps["step_1"].step_details.extra == {"extra_details": "d"}
+
+
+def test_copies_take_the_extra_fields_along(impl):
+    """An object copied from a delta (file_search ranking options) brings its extra fields
+    as a copy: merging more into the snapshot never edits the event's."""
+    acc = impl.Accumulator()
+    acc.feed(frame(CREATED, EMPTY))
+    ranking = {"ranker": "auto", "score_threshold": 0.5, "tag": "a", "deep": {"l": [1]}}
+    events = acc.feed(
+        frame(
+            DELTA,
+            delta_object(
+                tool_calls(
+                    {
+                        "index": 0,
+                        "id": "c",
+                        "type": "file_search",
+                        "file_search": {"ranking_options": ranking},
+                    }
+                )
+            ),
+        )
+    )
+    more = {
+        "index": 0,
+        "type": "file_search",
+        "file_search": {"ranking_options": {"deep": {"l": [2]}}},
+    }
+    acc.feed(frame(DELTA, delta_object(tool_calls(more))))
+    options = calls_of(acc.steps["step_1"])[0].file_search.ranking_options
+    assert options.extra == {"tag": "a", "deep": {"l": [1, 2]}}
+    sent = events[0].data.delta.step_details.tool_calls[0].file_search.ranking_options
+    assert sent.extra == {"tag": "a", "deep": {"l": [1]}}
+    assert sent.extra is not options.extra
+
+
+def test_copy_copies_extra():
+    from stepwire import _merge
+
+    value = stepwire.FileSearchRankingOptions(
+        ranker="auto", score_threshold=0.0, extra=stepwire.ExtraFields({"d": {"l": [1]}})
+    )
+    copied = _merge._copy(value)
+    assert copied == value
+    assert copied.extra is not value.extra
+    assert type(copied.extra) is stepwire.ExtraFields
+    assert copied.extra["d"] is not value.extra["d"]
+    assert copied.extra["d"]["l"] is not value.extra["d"]["l"]
+
+
+# -- a new object's required fields that its delta cannot fill ------------------------------
+
+
+def test_a_new_call_leaves_a_required_field_it_cannot_fill_absent(merge):
+    """Computer use opens with ``"action": null`` (or without it): the call is created with
+    the action absent or null, and a later delta sets it. (Such a delta was refused: "a
+    delta creates a ComputerUse object without its required 'action'".)"""
+    cu = "computer_use_preview"
+    opening_null = {"action": None, "pending_safety_checks": [], "output": None}
+    deltas = [
+        map_delta(cu, call_id="cu_1", **opening_null),
+        delta_object(
+            tool_calls(
+                {"index": 1, "id": "cu_2", "type": cu, cu: {"pending_safety_checks": []}},
+            )
+        ),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    first, second = calls_of(snapshot)
+    assert first.computer_use_preview.action is None
+    assert second.computer_use_preview.action is stepwire.UNSET
+    assert payload_of(snapshot, 1)[cu] == {"pending_safety_checks": []}  # absent stays absent
+    click = {"type": "click", "x": 1, "y": 2, "button": "left"}
+    snapshot = merge(EMPTY, [*deltas, map_delta(cu, action=click), map_delta(cu, 1, action=click)])
+    assert [payload_of(snapshot, i)[cu]["action"] for i in (0, 1)] == [click, click]
+
+
+# -- values kept as parsed where another type was declared -----------------------------------
+
+
+def test_a_kept_value_where_a_string_was_declared(merge):
+    deltas = [
+        fn_delta(0, id="c", name="f", arguments="{"),
+        fn_delta(0, arguments={"parsed": True}),  # not a string: replaces the text
+        fn_delta(0, arguments={"more": 1}),  # two objects merge
+        fn_delta(0, arguments="[1"),  # a string replaces anything else
+        fn_delta(0, arguments="]"),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert calls_of(snapshot)[0].function.arguments == "[1]"
+    snapshot = merge(EMPTY, deltas[:3])
+    assert calls_of(snapshot)[0].function.arguments == {"parsed": True, "more": 1}
+    assert payload_of(snapshot)["function"]["arguments"] == {"parsed": True, "more": 1}
+
+
+def test_a_kept_value_where_an_object_was_declared(merge):
+    deltas = [
+        delta_object(tool_calls({"index": 0, "id": "c", "type": "function", "function": "f("})),
+        delta_object(tool_calls({"index": 0, "type": "function", "function": "x)"})),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert calls_of(snapshot)[0].function == "f(x)"  # a string and a fragment concatenate
+    deltas.append(fn_delta(0, name="g", arguments="{}"))
+    snapshot = merge(EMPTY, deltas)  # an object replaces the string
+    assert calls_of(snapshot)[0].function == stepwire.Function(name="g", arguments="{}")
+
+
+def test_a_map_in_the_snapshot_where_an_object_was_declared():
+    """The target holds a plain map where a Struct is declared: the delta's plain form
+    merges into it."""
+    snapshot = stepwire.decode_step(to_json(EMPTY))
+    stepwire.apply_delta(snapshot, stepwire.decode_delta(to_json(first_fn_delta(0, "c", "f"))))
+    calls_of(snapshot)[0].function = {"name": "f", "arguments": "{", "kept": [1]}
+    deltas = [fn_delta(0, arguments="}", kept=[2]), fn_delta(0, output="ok")]
+    stepwire.apply_delta(snapshot, [stepwire.decode_delta(to_json(d)) for d in deltas])
+    assert calls_of(snapshot)[0].function == {
+        "name": "f",
+        "arguments": "{}",
+        "kept": [1, 2],
+        "output": "ok",
+    }
+
+
+def test_kept_values_in_code_outputs(merge):
+    deltas = [
+        code_delta(0, id="c", input="x", outputs=[{"index": 0, "type": "logs", "logs": "a"}]),
+        code_delta(0, outputs=[{"index": 0, "type": "logs", "logs": {"k": 1}}]),
+        code_delta(0, outputs=[{"index": 1, "logs": "no type"}]),
+        code_delta(0, outputs=[{"index": 1, "logs": "!"}]),
+        code_delta(0, outputs=[{"type": "logs", "logs": "no index"}]),
+        code_delta(0, input={"not": "code"}),
+        code_delta(0, input="y"),
+    ]
+    snapshot = merge(EMPTY, deltas)
+    assert payload_of(snapshot)["code_interpreter"] == {
+        "input": "y",
+        "outputs": [
+            {"type": "logs", "logs": {"k": 1}},
+            {"logs": "no type!"},
+            {"type": "logs", "logs": "no index"},
+        ],
+    }
+
+
+# Deltas whose values are anything JSON where the model declares a type: the merge must
+# never raise anything but a StreamError, and both builds and apply_delta must agree.
+JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["index", "type", "id", "a", "logs", "input"]), inner, max_size=3
+        ),
+        st.lists(
+            st.fixed_dictionaries(
+                {"index": st.integers(0, 3)},
+                optional={"type": st.sampled_from(["logs", "image", "x"]), "logs": inner},
+            ),
+            min_size=1,
+            max_size=2,
+        ),
+    ),
+    max_leaves=8,
+)
+PAYLOAD_FIELDS = {
+    "function": ["name", "arguments", "output"],
+    "code_interpreter": ["input", "outputs"],
+    "file_search": ["ranking_options", "results"],
+    "bing_grounding": None,
+    "computer_use_preview": ["action", "pending_safety_checks", "output"],
+    "mcp": ["name", "arguments", "output", "server_label"],
+}
+
+
+@st.composite
+def kept_call_delta(draw):
+    kind = draw(st.sampled_from(sorted(PAYLOAD_FIELDS)))
+    fields = PAYLOAD_FIELDS[kind]
+    if fields is None:
+        body = draw(st.dictionaries(st.sampled_from(["index", "a", "b"]), JSON, max_size=3))
+    else:
+        body = draw(st.dictionaries(st.sampled_from(fields), JSON, max_size=3))
+    value = body if draw(st.integers(0, 4)) else draw(JSON)
+    call = {"index": draw(st.integers(0, 1)), "type": kind}
+    if kind == "mcp":
+        call.update(body)
+    else:
+        call[kind] = value
+    if draw(st.booleans()):
+        call["extra_" + draw(st.sampled_from(["a", "b"]))] = draw(JSON)
+    return call
+
+
+def _attempt(merge_one, body):
+    """ "ok", or "refused" (a StreamError of the merge); anything else propagates."""
+    try:
+        merge_one(body)
+    except stepwire.StreamError as exc:
+        if isinstance(exc.__cause__, stepwire.DecodeError):
+            raise  # the decoder refused the body: not what this test is about
+        return "refused"
+    return "ok"
+
+
+def _decodes(body):
+    try:
+        stepwire.decode_delta(body)
+    except stepwire.DecodeError:
+        return False
+    return True
+
+
+def _merge_all(name, created, bodies):
+    if name == "apply_delta":
+        snapshot = stepwire.decode_step(to_json(created))
+        outcome = [
+            _attempt(lambda b: stepwire.apply_delta(snapshot, stepwire.decode_delta(b)), body)
+            for body in bodies
+        ]
+        return [*outcome, stepwire.encode(snapshot)]
+    acc = load_impl(name).Accumulator()
+    acc.feed(frame(CREATED, created))
+    outcome = [_attempt(lambda b: acc.feed(frame(DELTA, b)), body) for body in bodies]
+    return [*outcome, stepwire.encode(acc.steps["step_1"])]
+
+
+@st.composite
+def kept_created(draw):
+    """A created step whose calls (the server's) hold values of any type too."""
+    calls = []
+    for n, call in enumerate(draw(st.lists(kept_call_delta(), max_size=2))):
+        del call["index"]
+        calls.append({"id": f"call_{n}", **call})
+    body = step_object(tool_calls(*calls))
+    try:
+        stepwire.decode_step(to_json(body))
+    except stepwire.DecodeError:
+        return EMPTY
+    return body
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    created=st.one_of(st.just(EMPTY), kept_created()),
+    calls=st.lists(st.lists(kept_call_delta(), min_size=1, max_size=2), max_size=6),
+)
+def test_values_of_any_type_never_break_the_merge(created, calls):
+    bodies = [to_json(delta_object(tool_calls(*batch))) for batch in calls]
+    bodies = [b for b in bodies if _decodes(b)]  # the decoder's refusals are tested elsewhere
+    results = [_merge_all(name, created, bodies) for name in ["python", "cython", "apply_delta"]]
+    assert results[0] == results[1] == results[2]
+    stepwire.decode_step(results[0][-1])  # what the merge made encodes to a valid step
+
+
+def test_a_replaced_payload_starts_new_fragments_on_both_paths(impl):
+    """Where a kept value replaced an object, its fragment lists are dropped: the compiled
+    fast path must not extend the replaced object's, nor the reference the stale ones."""
+    acc = impl.Accumulator()
+    acc.feed(frame(CREATED, EMPTY))
+    steps = [
+        (first_fn_delta(0, "c", "f"), None),
+        (fn_delta(0, arguments="a"), None),
+        (fn_delta(0, arguments="b"), "ab"),  # the fast path's shape
+        (delta_object(tool_calls({"index": 0, "type": "function", "function": "kept"})), None),
+        (fn_delta(0, arguments="c"), "c"),  # a new Function replaces the string
+        (fn_delta(0, arguments="d"), "cd"),
+        (fn_delta(0, arguments={"k": 1}), None),  # a kept map replaces the text
+        (fn_delta(0, arguments="e"), "e"),
+        (fn_delta(0, arguments="f"), "ef"),
+    ]
+    for delta, expected in steps:
+        acc.feed(frame(DELTA, delta))
+        if expected is not None:
+            assert calls_of(acc.steps["step_1"])[0].function.arguments == expected
+    assert calls_of(acc.steps["step_1"])[0].function == stepwire.Function(name="", arguments="ef")

@@ -386,22 +386,17 @@ class Extend(Spec):
 
 
 class StringMap(Spec):
-    """A string map deltas update key by key (Azure's bing_grounding and the like)."""
+    """An open map (Azure's bing_grounding and the like), built the way the service builds
+    it: key by key, each string fragment by fragment, a null replaced by a value and never
+    erasing one (docs/merge.md, "Open maps"). ``index`` is a key like any other in a map;
+    ``id`` and ``type`` are left out (they are replaced wherever they are)."""
 
-    def value(self, draw: Any) -> dict[str, str]:
-        return draw(st.dictionaries(TEXT, TEXT, max_size=3))
+    def value(self, draw: Any) -> dict[str, str | None]:
+        return draw(st.dictionaries(MAP_KEY, st.one_of(TEXT, st.none()), max_size=3))
 
     def build(self, draw, final, created):
-        keys = list(final)
-        kept = draw(st.lists(st.sampled_from(keys), unique=True)) if created and keys else []
-        start = {k: final[k] for k in kept} if created else UNSET
-        stream = []
-        for key in keys:
-            if key in kept and draw(st.booleans()):
-                continue
-            stream.extend({key: decoy} for decoy in draw(st.lists(TEXT, max_size=1)))
-            stream.append({key: final[key]})
-        return start, [stream]
+        spec = Obj({k: infer(v) for k, v in final.items()}, required=self.required)
+        return spec.build(draw, final, created)
 
 
 class Obj(Spec):
@@ -459,6 +454,7 @@ class Indexed(Spec):
 # value, so their spec is read off the final value. ``id``, ``type`` and ``index`` are left
 # out of the keys: the first two are replaced wherever they are, the last is dropped.
 UNTYPED_KEY = TEXT.filter(lambda k: k not in ("id", "type", "index"))
+MAP_KEY = st.one_of(st.just("index"), TEXT.filter(lambda k: k not in ("id", "type")))
 NOT_STR = st.one_of(st.booleans(), INT64, FLOAT)
 UNTYPED_SCALAR = st.one_of(st.none(), NOT_STR, TEXT)
 UNTYPED = st.recursive(
@@ -582,7 +578,9 @@ TOOL_PAYLOADS: dict[str, dict[str, Spec]] = {
     "computer_use_preview": {
         "computer_use_preview": Obj(
             {
-                "action": Replace(ACTION),
+                # Required, but a call opens with "action": null (or without it): a
+                # delta-created call lacks it until a delta sends it.
+                "action": Replace(ACTION, required=False),
                 "pending_safety_checks": Extend(SAFETY),
                 "output": Whole(SCREENSHOT),
                 "acknowledged_safety_checks": Extend(SAFETY, required=False),
@@ -601,9 +599,15 @@ for _kind in [
     "azure_ai_search",
     "sharepoint_grounding",
     "fabric_dataagent",
-    "openapi",
 ]:
     TOOL_PAYLOADS[_kind] = {_kind: StringMap()}
+# The SDK's openapi map and the live service's function object: either may be absent.
+TOOL_PAYLOADS["openapi"] = {
+    "openapi": StringMap(required=False),
+    "function": Obj(
+        {"name": _optional(), "arguments": _optional(), "output": _optional()}, required=False
+    ),
+}
 KNOWN_TOOL_TYPES = frozenset(m.__struct_config__.tag for m in typing.get_args(stepwire.ToolCall))
 assert set(TOOL_PAYLOADS) == KNOWN_TOOL_TYPES, "a tool type without a delta strategy"
 TOOL_KINDS = [*sorted(TOOL_PAYLOADS), "unknown"]
@@ -652,12 +656,7 @@ def tool_calls_stream(draw):
         if server:
             created_calls.append({"type": kind, **start})
         atoms = interleave(draw, streams)
-        if not server and kind == "computer_use_preview":
-            # A computer-use call cannot exist without its action: the delta that creates
-            # the call carries it, as the server's does.
-            action = final["computer_use_preview"]["action"]
-            atoms.insert(0, {"computer_use_preview": {"action": action}})
-        elif not server and not atoms:
+        if not server and not atoms:
             atoms = [{}]  # a call with nothing to say still needs the delta that creates it
         call_streams.append([{"index": i, "type": kind, **atom} for atom in atoms])
     merged = interleave(draw, call_streams)

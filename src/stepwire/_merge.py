@@ -6,6 +6,14 @@ state in :class:`StepState` and call :func:`merge_delta` / :func:`set_step`;
 the Cython one only short-cuts the dominant delta (one string fragment for a
 tool call it has seen before) by appending to the same fragment lists.
 
+Typed fields merge by their declared kind. Everything else merges the way the
+server builds its objects: open maps (Azure's string maps, file search
+``attributes``), the fields no model has (each object's ``.extra``), values
+kept as parsed where another type was declared, and objects of types stepwire
+does not model (strings concatenate, a value replaces null, null never erases,
+objects merge key by key, lists of objects carrying ``index`` merge by it,
+other lists extend, anything else is replaced).
+
 Strings that deltas extend are never re-copied per delta: each one is a list
 of fragments (``StepState.bufs``), joined once when the snapshot is read
 (:meth:`StepState.flush`), which keeps a stream linear in its length.
@@ -16,14 +24,20 @@ from __future__ import annotations
 import weakref
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
 from typing import Any
 
 import msgspec
 import msgspec.inspect as mi
 from msgspec import UNSET
+from msgspec.structs import astuple
 
+from ._encode import to_builtins
 from ._errors import StreamError
+from ._failures import FAILURES
 from ._model import (
+    CodeInterpreter,
+    CodeInterpreterDelta,
     CodeInterpreterToolCallDelta,
     MCPStepDetailsDelta,
     OpenAPIStepDetailsDelta,
@@ -34,6 +48,9 @@ from ._model import (
     ToolCallsStepDetailsDelta,
 )
 from ._unknown import (
+    EXTRA_KEY,
+    ExtraFields,
+    UnknownObject,
     UnknownOutput,
     UnknownStepDetails,
     UnknownStepDetailsDelta,
@@ -43,9 +60,12 @@ from ._unknown import (
 
 __all__ = ["PendingDeltas", "StepSnapshots", "StepState", "apply_delta", "merge_delta", "set_step"]
 
-# String fields that deltas extend fragment by fragment. Every other string
-# (ids, ``type``, ``ranker``, ``server_label``...) is replaced.
+# Typed string fields that deltas extend fragment by fragment. Every other
+# typed string (ids, ``type``, ``ranker``, ``server_label``...) is replaced.
 CONCAT = frozenset({"name", "arguments", "input", "output", "logs"})
+# Strings replaced, never concatenated, wherever they are (in open maps and
+# objects of unknown types too): every delta that names its object repeats them.
+REPLACED = frozenset({"id", "type"})
 
 # Step events whose data is the server's full object. The first two open (or
 # restate) a step; the others end it.
@@ -76,6 +96,26 @@ MAX_RETRY_DIGITS = 18
 DELTA = "thread.run.step.delta"
 
 _TOOL_CALL_DETAILS = (ToolCallsStepDetailsDelta, MCPStepDetailsDelta, OpenAPIStepDetailsDelta)
+_CONTAINERS = (dict, list, msgspec.Struct)
+# The types of values that hold nothing to merge into; ``type(v) in _LEAVES`` is much
+# cheaper than ``isinstance(v, msgspec.Struct)``, which goes through Struct's metaclass.
+_LEAVES = frozenset({str, int, float, bool, type(None), type(UNSET)})
+_STRUCT_META = type(msgspec.Struct)
+
+
+def _is_struct(value: Any) -> bool:
+    return type(type(value)) is _STRUCT_META
+
+
+# Paths from the step, the keys of StepState.bufs and .indexes:
+#   (i, field, ...)           a typed tool call at delta index i, and what is below it
+#                             (the compiled fast path looks up (i, "function", "arguments"))
+#   (i, type, None, key, ...) an UnknownToolCall: None is never a field or a map key
+#   ("step_details", ...)     the step details (but their tool calls, which are (i, ...))
+#   (..., EXTRA_KEY, key)     a field of an object's ``.extra``: EXTRA_KEY is never the
+#                             name of a typed field, so an extra field of a Struct cannot
+#                             share a path with one of its typed fields
+#   (EXTRA_KEY, key, ...)     the step's own ``.extra``
 _CALLS: tuple[Any, ...] = ("tool_calls",)
 
 Key = tuple[Any, ...]
@@ -94,15 +134,18 @@ class StepState:
         Fragment lists of the strings deltas extend, by path from the step
         (``(index, "function", "arguments")``): ``str`` fragments, and in the
         compiled build ``bytearray`` runs of UTF-8 it extends in place.
-    targets : list
-        ``(object, field, fragments)`` for every entry of ``bufs``: where
-        :meth:`flush` writes the joined string.
+    targets : dict
+        ``(object, field)`` for every entry of ``bufs``, by the same path:
+        where :meth:`flush` writes the joined string. The object is also how
+        the merge tells that an entry is still the snapshot's: where a delta
+        replaced an object, the next string at the same path starts anew.
     indexes : dict
-        For each list merged by index (tool calls, code outputs), the delta
-        index of each element, in list order.
+        For each list merged by index (tool calls, code outputs, indexed
+        lists of open maps), ``(the list, the delta index of each element)``.
     ended : str or None
-        The terminal event the snapshot came from, if it did: the server's
-        final word, which later deltas may not change.
+        The terminal event the snapshot came from, if it did. Deltas after it
+        still merge (the service sends some: a function's output after a tool
+        approval); the step stays finished for the step table.
     """
 
     __slots__ = ("bufs", "ended", "indexes", "pending", "snapshot", "targets")
@@ -112,12 +155,14 @@ class StepState:
         self.ended: str | None = None
         self.pending: list[RunStepDeltaEvent] = []
         self.bufs: dict[Key, list[str | bytearray]] = {}
-        self.targets: list[tuple[Any, str, list[str | bytearray]]] = []
-        self.indexes: dict[Key, list[int]] = {}
+        self.targets: dict[Key, tuple[Any, str]] = {}
+        self.indexes: dict[Key, tuple[list[Any], list[int]]] = {}
 
     def flush(self) -> None:
         """Write the joined fragments into the snapshot."""
-        for target, name, parts in self.targets:
+        bufs = self.bufs
+        for key, (target, name) in self.targets.items():
+            parts = bufs[key]
             if not parts:
                 continue
             value = parts[0]
@@ -133,7 +178,7 @@ class StepState:
     def reset(self, snapshot: RunStep) -> None:
         self.snapshot = snapshot
         self.bufs = {}
-        self.targets = []
+        self.targets = {}
         self.indexes = {}
 
 
@@ -228,32 +273,35 @@ def _merge_kept(state: StepState, delta: RunStepDeltaEvent) -> StreamError | Non
 def merge_delta(state: StepState, delta: RunStepDeltaEvent, *, event: str | None = None) -> None:
     """Merge one delta into ``state`` (or keep it, if the step has no snapshot yet).
 
+    A delta after the step's terminal event merges into the server's final
+    object like any other: the live service sends some (the output of a
+    function whose call needed approval).
+
     Raises
     ------
     StreamError
         If the delta's step details or a tool call's type differ from the
-        snapshot's, or the step has ended (a terminal event); the snapshot
-        is left unchanged.
+        snapshot's, or an index is out of bounds; the snapshot is left
+        unchanged.
     """
     snapshot = state.snapshot
     if snapshot is None:
         state.pending.append(delta)
         return
-    if state.ended is not None:
-        raise StreamError(
-            f"delta for step {delta.id!r} after its terminal event ({state.ended!r}); "
-            "the snapshot stays the server's final object",
-            event=event,
-        )
-    details = delta.delta.step_details
-    if details is UNSET or details is None:
-        return
+    body = delta.delta
+    details = body.step_details
+    extra = body.extra
     try:
-        _merge_details(state, snapshot.step_details, details)
+        if extra:
+            _check_value(extra)
+        if details is not UNSET and details is not None:
+            _merge_details(state, snapshot.step_details, details)
     except StreamError as exc:
         if exc.event is None and event is not None:
             raise StreamError(str(exc), event=event) from None
         raise
+    if extra:
+        _merge_step_fields(state, snapshot, extra)
 
 
 def _merge_details(state: StepState, target: Any, details: Any) -> None:
@@ -261,21 +309,67 @@ def _merge_details(state: StepState, target: Any, details: Any) -> None:
     if isinstance(details, _TOOL_CALL_DETAILS):
         if not isinstance(target, ToolCallsStepDetails):
             raise StreamError(f"{details.type} delta for a {target.type} step")
+        extra = details.extra
+        if extra:
+            _check_value(extra)
         calls = details.tool_calls
-        if calls is UNSET or calls is None:
-            return
-        new = _prepare_calls(state, target.tool_calls, calls)
-        for call in calls:
-            _merge_call(state, target.tool_calls, call, new)
+        new = _prepare_calls(state, target.tool_calls, calls) if calls else {}
+        if extra:
+            _merge_extra(state, ("step_details",), target, extra)
+        if calls:
+            for call in calls:
+                _merge_call(state, target.tool_calls, call, new)
     elif isinstance(details, UnknownStepDetailsDelta):
         if not isinstance(target, UnknownStepDetails) or target.type != details.type:
             raise StreamError(f"{details.type} delta for a {target.type} step")
-        _check_dict(details)
-        _merge_dict(state, ("step_details",), target, details)
+        _check_value(details)
+        _merge_dict(state, ("step_details",), target, details, skip_index=False)
     else:
         if target.type != details.type:
             raise StreamError(f"{details.type} delta for a {target.type} step")
+        _check_value(details)
         _merge_struct(state, ("step_details",), target, details)
+
+
+def _merge_step_fields(state: StepState, snapshot: RunStep, extra: Mapping[str, Any]) -> None:
+    """The fields of the event's ``delta`` object that RunStepDelta does not model.
+
+    A field of RunStep (``status``, ``usage``...) replaces the snapshot's (a
+    null never erases it), converted to its type where it converts, else as
+    parsed; any other goes into the step's ``.extra``, merged.
+    """
+    fields = _step_fields()
+    rest: dict[str, Any] = {}
+    for name, value in extra.items():
+        field = fields.get(name)
+        if field is None:
+            rest[name] = value
+            continue
+        attr, kind = field
+        if value is None:
+            if getattr(snapshot, attr) is UNSET:
+                setattr(snapshot, attr, None)
+            continue
+        try:
+            value = msgspec.convert(value, kind)
+        except _CONVERT_FAILURES:
+            value = _copy(value)
+        setattr(snapshot, attr, value)
+    if rest:
+        _merge_extra(state, (), snapshot, rest)
+
+
+_CONVERT_FAILURES: tuple[type[BaseException], ...] = (*FAILURES, TypeError)
+
+
+@cache
+def _step_fields() -> dict[str, tuple[str, Any]]:
+    """RunStep's fields a delta's extra fields may set: JSON name -> (attribute, type)."""
+    return {
+        f.encode_name: (f.name, f.type)
+        for f in msgspec.structs.fields(RunStep)
+        if f.name not in ("extra", "step_details")
+    }
 
 
 def _call_type(call: Any) -> str:
@@ -294,12 +388,20 @@ def _at(items: list[Any], index: list[int] | None, i: int) -> tuple[int, Any]:
     return pos, items[pos] if pos < len(index) and index[pos] == i else None
 
 
+def _known(state: StepState, key: Key, items: list[Any]) -> list[int] | None:
+    """The delta indexes of ``items`` if tracked (for this very list), else None."""
+    entry = state.indexes.get(key)
+    return entry[1] if entry is not None and entry[0] is items else None
+
+
 def _index(state: StepState, key: Key, items: list[Any]) -> list[int]:
     """The delta indexes of ``items``, tracked from the first delta that changes it."""
-    index = state.indexes.get(key)
+    index = _known(state, key, items)
     if index is None:
-        # Lists the server sent are in index order, without gaps.
-        index = state.indexes[key] = list(range(len(items)))
+        # Lists the server sent are in index order, without gaps. (A list a
+        # delta replaced starts over: it is not the one the entry described.)
+        index = list(range(len(items)))
+        state.indexes[key] = (items, index)
     return index
 
 
@@ -311,47 +413,53 @@ def _prepare_calls(state: StepState, calls: list[Any], deltas: list[Any]) -> dic
     kinds: dict[int, str] = {}
     objects: dict[int, Any] = {}
     new: dict[int, Any] = {}
-    outputs: dict[tuple[int, int], str] = {}
+    outputs: dict[tuple[int, int], str | None] = {}
     for delta in deltas:
         i = delta.index
         _check_index(i, len(calls) + len(new), "tool call")
         kind = kinds.get(i)
         if kind is None:
-            call = _at(calls, state.indexes.get(_CALLS), i)[1]
+            call = _at(calls, _known(state, _CALLS, calls), i)[1]
             if call is None:
                 call = new[i] = _new_call(delta)
             objects[i] = call
             kind = kinds[i] = _call_type(call)
         if kind != delta.type:
             raise StreamError(f"{delta.type} delta for the {kind} tool call at index {i}")
-        if isinstance(delta, UnknownToolCallDelta):
-            _check_dict(delta)
-        elif isinstance(delta, CodeInterpreterToolCallDelta):
+        if isinstance(delta, CodeInterpreterToolCallDelta):
             _check_outputs(state, i, objects[i], delta, outputs)
+        _check_value(delta)
     return new
 
 
 def _check_outputs(
-    state: StepState, i: int, call: Any, delta: Any, kinds: dict[tuple[int, int], str]
+    state: StepState, i: int, call: Any, delta: Any, kinds: dict[tuple[int, int], str | None]
 ) -> None:
+    """Check the code outputs a delta merges by index into the call's typed outputs."""
     payload = delta.code_interpreter
-    if payload is UNSET or payload is None or not payload.outputs:
-        return
-    current = call.code_interpreter.outputs
-    index = state.indexes.get((i, "code_interpreter", "outputs"))
+    outputs = payload.outputs if isinstance(payload, CodeInterpreterDelta) else None
+    if not isinstance(outputs, list) or not _all_indexed(outputs):
+        return  # none, or not merged by index (extended, or merged as the value it replaces)
+    body = call.code_interpreter
+    if isinstance(body, dict):
+        return  # merged as an open map: only index ranges, checked with the rest
+    current = body.outputs if isinstance(body, CodeInterpreter) else None
+    if not isinstance(current, list):
+        current = []  # a new list replaces what is there
+    index = _known(state, (i, "code_interpreter", "outputs"), current)
     added = 0
-    for output in payload.outputs:
-        j = output.index
+    for output in outputs:
+        j = _item_index(output)
+        assert j is not None  # _all_indexed
         _check_index(j, len(current) + added, f"output (of the tool call at index {i})")
-        kind = kinds.get((i, j))
-        if kind is None:
+        theirs = _item_type(output)
+        if (i, j) not in kinds:
             existing = _at(current, index, j)[1]
             added += existing is None
-            kind = kinds[i, j] = output.type if existing is None else existing.type
-        if kind != output.type:
-            raise StreamError(f"{output.type} delta for the {kind} output at index {j}")
-        if isinstance(output, dict):
-            _check_dict(output)
+            kinds[i, j] = theirs if existing is None else _item_type(existing)
+        ours = kinds[i, j]
+        if ours and theirs and ours != theirs:
+            raise StreamError(f"{theirs} delta for the {ours} output at index {j}")
 
 
 def _check_range(i: int, what: str) -> None:
@@ -372,20 +480,29 @@ def _check_index(i: int, length: int, what: str) -> None:
         )
 
 
-def _check_dict(obj: Any) -> None:
-    """Refuse out-of-range indexes anywhere in an object merged untyped.
+def _check_value(value: Any) -> None:
+    """Refuse out-of-range indexes anywhere a delta value is merged untyped.
 
     Only the range is checked here: a list merged by index holds one item per
     distinct index, never placeholders for a gap, so 0 <= index < MAX_INDEX
-    bounds its size.
+    bounds its size. Typed lists (tool calls, code outputs) are checked with
+    their gaps by _prepare_calls.
     """
-    values = obj.values() if isinstance(obj, dict) else obj
-    if isinstance(obj, list) and _indexed(obj):
-        for item in obj:
-            _check_range(item["index"], "index")
-    for value in values:
-        if isinstance(value, (dict, list)):
-            _check_dict(value)
+    values: Iterable[Any]
+    if type(type(value)) is _STRUCT_META:
+        values = astuple(value)
+    elif isinstance(value, dict):
+        values = value.values()
+    elif isinstance(value, list):
+        if _indexed(value):
+            for item in value:
+                _check_range(item["index"], "index")
+        values = value
+    else:
+        return
+    for v in values:
+        if type(v) not in _LEAVES:
+            _check_value(v)
 
 
 def _merge_call(state: StepState, calls: list[Any], delta: Any, new: dict[int, Any]) -> None:
@@ -399,7 +516,7 @@ def _merge_call(state: StepState, calls: list[Any], delta: Any, new: dict[int, A
     if isinstance(delta, UnknownToolCallDelta):
         # Keyed apart from typed calls: the Cython fast path looks fragments
         # up by (index, type, field) and must never find an unknown call's.
-        _merge_dict(state, (i, delta.type, None), call, delta)
+        _merge_dict(state, (i, delta.type, None), call, delta, skip_index=True)
     else:
         _merge_struct(state, (i,), call, delta)
 
@@ -407,7 +524,7 @@ def _merge_call(state: StepState, calls: list[Any], delta: Any, new: dict[int, A
 def _new_call(delta: Any) -> Any:
     if isinstance(delta, UnknownToolCallDelta):
         return UnknownToolCall(type=delta.type)
-    return _blank(_TOOL_CALLS[delta.type], delta)
+    return _blank(_TOOL_CALLS[delta.type])
 
 
 # -- typed merge -------------------------------------------------------------
@@ -438,6 +555,7 @@ def _tags(t: mi.Type) -> dict[str, type[Any]] | None:
 
 
 def _plan(cls: type[Any]) -> dict[str, tuple[int, Any, mi.Field]]:
+    """``field -> (kind, arg, field)`` of a Struct class, ``extra`` left out."""
     plan = _PLANS.get(cls)
     if plan is not None:
         return plan
@@ -445,6 +563,8 @@ def _plan(cls: type[Any]) -> dict[str, tuple[int, Any, mi.Field]]:
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
     for field in info.fields:
+        if field.name == "extra":
+            continue  # merged by _merge_extra, untyped
         t = _plain(field.type)
         kind: int
         arg: Any = None
@@ -464,14 +584,34 @@ def _plan(cls: type[Any]) -> dict[str, tuple[int, Any, mi.Field]]:
     return plan
 
 
+_NAMES: dict[type[Any], tuple[dict[str, str], dict[str, str], str | None]] = {}
+
+
+def _json_names(cls: type[Any]) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """A Struct class's ``JSON name -> field`` and ``field -> JSON name`` (``extra``
+    left out), and its tag field (``"type"``) if it is tagged."""
+    names = _NAMES.get(cls)
+    if names is None:
+        config = cls.__struct_config__
+        tag_field = config.tag_field if isinstance(config.tag, str) else None
+        fields = [f for f in msgspec.structs.fields(cls) if f.name != "extra"]
+        names = _NAMES[cls] = (
+            {f.encode_name: f.name for f in fields},
+            {f.name: f.encode_name for f in fields},
+            tag_field,
+        )
+    return names
+
+
 _TOOL_CALLS: dict[str, type[Any]] = _tags(mi.type_info(ToolCall)) or {}
 
 
-def _blank(cls: type[Any], source: Any = None) -> Any:
+def _blank(cls: type[Any]) -> Any:
     """A ``cls`` with required strings ``""``, lists ``[]``, maps ``{}``.
 
-    A required field of any other type is taken from ``source`` (the delta
-    that creates the object), or the object cannot be created.
+    Any other required field (a computer-use ``action``, a number) is left
+    absent (``UNSET``) until a delta fills it: the delta that creates an
+    object may not carry it (computer use opens with ``"action": null``).
     """
     values: dict[str, Any] = {}
     for name, (kind, arg, field) in _plan(cls).items():
@@ -484,29 +624,19 @@ def _blank(cls: type[Any], source: Any = None) -> Any:
         elif kind == _DICT:
             values[name] = {}
         elif kind == _STRUCT:
-            values[name] = _blank(arg, _field(source, name))
+            values[name] = _blank(arg)
         else:
-            value = _field(source, name)
-            if value is UNSET or value is None:
-                raise StreamError(
-                    f"a delta creates a {getattr(cls, 'type', cls.__name__)} object "
-                    f"without its required {name!r}"
-                )
-            values[name] = _copy(value)
+            values[name] = UNSET
     return cls(**values)
 
 
-def _field(obj: Any, name: str) -> Any:
-    return getattr(obj, name, UNSET)
-
-
 def _copy(value: Any) -> Any:
-    """A deep copy of a delta value, so that merging never edits an event."""
+    """A deep copy of a delta value (``.extra`` included), so that merging never edits an event."""
     if isinstance(value, msgspec.Struct):
         changes = {
             f: _copy(v)
             for f in value.__struct_fields__
-            if isinstance(v := getattr(value, f), (list, dict, msgspec.Struct))
+            if isinstance(v := getattr(value, f), _CONTAINERS)
         }
         return msgspec.structs.replace(value, **changes)
     if isinstance(value, list):
@@ -516,119 +646,300 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def _set(target: Any, name: str, value: Any) -> None:
+    if isinstance(target, dict):
+        target[name] = value
+    else:
+        setattr(target, name, value)
+
+
+def _replace(state: StepState, key: Key, target: Any, name: str, current: Any, value: Any) -> None:
+    """Set ``target``'s ``name`` (at ``key``) to ``value``, dropping the fragments it had.
+
+    Fragments below a replaced object are left to the targets check of
+    _append, except those the compiled fast path looks up without it: the
+    strings of an object, one level down.
+    """
+    if state.targets:
+        if state.targets.pop(key, None) is not None:
+            del state.bufs[key]
+        if type(current) not in _LEAVES:  # an object or a list
+            for field in CONCAT:
+                below = (*key, field)
+                if state.targets.pop(below, None) is not None:
+                    del state.bufs[below]
+    _set(target, name, value)
+
+
 def _append(state: StepState, key: Key, target: Any, name: str, current: Any, text: str) -> None:
-    parts = state.bufs.get(key)
-    if parts is None:
-        parts = state.bufs[key] = [current] if isinstance(current, str) and current else []
-        state.targets.append((target, name, parts))
-    parts.append(text)
+    """Concatenate ``text`` to the string at ``key`` (a string replaces anything else)."""
+    owner = state.targets.get(key)
+    if owner is not None and owner[0] is target:
+        state.bufs[key].append(text)
+        return
+    if isinstance(current, str):
+        parts: list[str | bytearray] = [current, text] if current else [text]
+    else:
+        # The field holds a string from now on: what it holds is what the
+        # merge goes by, and a map keeps its keys in the order they came.
+        _replace(state, key, target, name, current, text)
+        parts = [text]
+    state.bufs[key] = parts
+    state.targets[key] = (target, name)
 
 
-def _merge_struct(state: StepState, key: Key, target: Any, delta: Any) -> None:
+def _merge_extra(state: StepState, key: Key, target: Any, values: Mapping[str, Any]) -> None:
+    """Merge fields no model has into ``target.extra``, untyped."""
+    extra = target.extra
+    if not isinstance(extra, dict):
+        extra = target.extra = ExtraFields()
+    _merge_dict(state, (*key, EXTRA_KEY), extra, values, skip_index=False)
+
+
+def _merge_struct(
+    state: StepState, key: Key, target: Any, delta: Any, *, skip_index: bool = True
+) -> None:
+    """Merge ``delta`` (a Struct, or a mapping by JSON names) into the Struct ``target``.
+
+    ``index`` is the delta's place in its list when the delta is an item of
+    one (``skip_index``); a Struct field named ``index`` always is.
+    """
     plan = _plan(type(target))
-    for name in delta.__struct_fields__:
-        value = getattr(delta, name)
-        if value is UNSET or name == "index" or name not in plan:
-            continue
-        current = getattr(target, name)
-        if value is None:
-            # A null records "present but empty"; it never erases a value.
-            if current is UNSET:
-                setattr(target, name, None)
-            continue
-        kind, arg, _ = plan[name]
-        if kind == _STR and name in CONCAT:
-            _append(state, (*key, name), target, name, current, value)
-        elif kind == _STRUCT:
-            if isinstance(current, arg):
-                _merge_struct(state, (*key, name), current, value)
-            elif isinstance(value, arg):
-                setattr(target, name, _copy(value))
+    if _is_struct(delta):
+        for name, value in zip(delta.__struct_fields__, astuple(delta), strict=True):
+            if value is UNSET or name == "index":
+                continue
+            if name == "extra":
+                _merge_extra(state, key, target, value)
+                continue
+            entry = plan.get(name)
+            if entry is None:  # a field the target's class lacks: kept with its extra fields
+                _merge_extra(state, key, target, {_json_names(type(delta))[1][name]: value})
+            elif entry[0] == _STR and name in CONCAT and isinstance(value, str):
+                # The fragment nearly every delta carries, without _merge_field's dispatch.
+                _append(state, (*key, name), target, name, getattr(target, name), value)
             else:
-                sub = _blank(arg, value)
-                setattr(target, name, sub)
-                _merge_struct(state, (*key, name), sub, value)
-        elif kind == _OUTPUTS:
+                _merge_field(state, key, target, name, entry, value)
+        return
+    fields, _, tag_field = _json_names(type(target))
+    rest: dict[str, Any] = {}
+    for json_name, value in delta.items():
+        if json_name == "index" and skip_index:
+            continue
+        attr = fields.get(json_name)
+        if attr is not None:
+            _merge_field(state, key, target, attr, plan[attr], value)
+        elif json_name != tag_field:  # the tag is the target's class
+            rest[json_name] = value
+    if rest:
+        _merge_extra(state, key, target, rest)
+
+
+def _merge_field(
+    state: StepState, key: Key, target: Any, name: str, entry: tuple[int, Any, Any], value: Any
+) -> None:
+    """Merge a delta's value into the typed field ``name`` of ``target``.
+
+    A value of the declared kind merges as that kind; a value kept as parsed
+    where another type was declared (in the delta or in the snapshot) merges
+    untyped (_merge_loose).
+    """
+    kind, arg, _ = entry
+    k = (*key, name)
+    current = getattr(target, name)
+    if value is None:
+        # A null records "present but empty"; it never erases a value.
+        if current is UNSET:
+            setattr(target, name, None)
+        return
+    if kind == _STR:
+        if isinstance(value, str):
+            if name in CONCAT:
+                _append(state, k, target, name, current, value)
+            else:
+                _replace(state, k, target, name, current, value)
+            return
+    elif kind == _STRUCT:
+        if _is_struct(value):
+            if isinstance(current, arg):
+                _merge_struct(state, k, current, value)
+            elif isinstance(current, dict):  # kept as parsed: merged as a map
+                _merge_dict(state, k, current, value, skip_index=False)
+            elif isinstance(value, arg):
+                _replace(state, k, target, name, current, _copy(value))
+            else:
+                sub = _blank(arg)
+                _replace(state, k, target, name, current, sub)
+                _merge_struct(state, k, sub, value)
+            return
+        if isinstance(value, Mapping) and not isinstance(current, dict):
+            sub = current
+            if not isinstance(sub, msgspec.Struct):
+                sub = _blank(arg)
+                _replace(state, k, target, name, current, sub)
+            _merge_struct(state, k, sub, value, skip_index=False)
+            return
+    elif kind == _OUTPUTS:
+        if isinstance(value, list):
+            if not _all_indexed(value):
+                if isinstance(current, list):
+                    current.extend(_copy(value))
+                else:
+                    _replace(state, k, target, name, current, _copy(value))
+                return
             if not isinstance(current, list):
-                current = []
-                setattr(target, name, current)
-            _merge_outputs(state, (*key, name), current, value, arg)
-        elif kind == _LIST:
+                new: list[Any] = []
+                _replace(state, k, target, name, current, new)
+                current = new
+            _merge_outputs(state, k, current, value, arg)
+            return
+    elif kind == _LIST:
+        if isinstance(value, list):
             if isinstance(current, list):
                 current.extend(_copy(value))
             else:
-                setattr(target, name, _copy(value))
-        elif kind == _DICT and isinstance(current, dict):
-            current.update(_copy(value))
-        else:
-            setattr(target, name, _copy(value))
+                _replace(state, k, target, name, current, _copy(value))
+            return
+    elif kind == _OTHER and not (type(value) is dict and type(current) is dict):
+        # Numbers, booleans, tagged objects (a computer-use action): replaced.
+        # Only two plain maps (kept as parsed) merge.
+        _replace(state, k, target, name, current, _copy(value))
+        return
+    # Open maps, and values kept as parsed where another type was declared.
+    _merge_loose(state, k, target, name, current, value)
+
+
+def _item_index(item: Any) -> int | None:
+    """The integer ``index`` of a delta list item, or None."""
+    i = item.get("index") if isinstance(item, dict) else getattr(item, "index", None)
+    return i if type(i) is int else None
+
+
+def _all_indexed(items: Any) -> bool:
+    return (
+        isinstance(items, list) and bool(items) and all(_item_index(v) is not None for v in items)
+    )
+
+
+def _item_type(item: Any) -> str | None:
+    """The type tag of an output (or its delta), or None if it has none."""
+    if isinstance(item, msgspec.Struct):
+        tag = item.__struct_config__.tag
+        return tag if isinstance(tag, str) else None
+    if isinstance(item, UnknownObject):
+        return item.type or None
+    tag = item.get("type") if isinstance(item, dict) else None
+    return tag if isinstance(tag, str) else None
 
 
 def _merge_outputs(
     state: StepState, key: Key, outputs: list[Any], deltas: list[Any], tags: dict[str, type[Any]]
 ) -> None:
-    # Indexes and types were checked by _prepare_calls before any change.
+    # Indexes and types of code outputs were checked by _prepare_calls before
+    # any change; the checks here hold for the same reasons there.
     index = _index(state, key, outputs)
     for delta in deltas:
-        i = delta.index
+        i = _item_index(delta)
+        assert i is not None  # _all_indexed
+        kind = _item_type(delta)
         pos, output = _at(outputs, index, i)
-        if output is None:
-            cls = tags.get(delta.type)
-            if cls is None or isinstance(delta, dict):
-                output = UnknownOutput(type=delta.type)
+        if isinstance(output, dict) or _is_struct(output):
+            have = _item_type(output)
+            if have and kind and have != kind:
+                raise StreamError(f"{kind} delta for the {have} output at index {i}")
+        else:
+            cls = tags.get(kind) if kind is not None else None
+            if isinstance(delta, UnknownObject) or (cls is None and kind is not None):
+                fresh: Any = UnknownOutput(type=kind) if kind else UnknownOutput()
             else:
-                output = _blank(cls, delta)
-            outputs.insert(pos, output)
-            index.insert(pos, i)
+                fresh = _blank(cls) if cls is not None else {}
+            if output is None:
+                _check_index(i, len(outputs), "output")
+                outputs.insert(pos, fresh)
+                index.insert(pos, i)
+            else:  # not an object (a value kept as parsed): replaced by one
+                outputs[pos] = fresh
+            output = fresh
         if isinstance(output, dict):
-            _merge_dict(state, (*key, i), output, delta)
+            _merge_dict(state, (*key, i), output, delta, skip_index=True)
         else:
             _merge_struct(state, (*key, i), output, delta)
 
 
-# -- untyped merge (unknown types) -------------------------------------------
+# -- untyped merge -------------------------------------------------------------
 
 
 def _merge_dict(
-    state: StepState, key: Key, target: dict[str, Any], delta: Mapping[str, Any]
+    state: StepState, key: Key, target: dict[str, Any], delta: Any, *, skip_index: bool
 ) -> None:
-    """Merge an object of a type stepwire does not model, the way openai-python does.
+    """Merge ``delta`` (a mapping, or a Struct as its plain form) into the map ``target``.
 
-    Strings are concatenated (``id`` and ``type`` are replaced), objects are
-    merged, lists of objects carrying ``index`` are merged by it, other lists
-    are extended, anything else is replaced; ``index`` itself is left out.
+    The rules the services build their objects with: strings concatenate
+    (``id`` and ``type`` are replaced), a value replaces null, null never
+    erases a value, objects merge key by key, lists of objects carrying an
+    integer ``index`` merge by it, other lists extend, anything else is
+    replaced. ``index`` is left out only where ``delta`` is an item of a list
+    merged by index (``skip_index``); anywhere else it is a key like any other.
     """
-    for name, value in delta.items():
-        if name == "index":
+    items = delta.items() if isinstance(delta, Mapping) else to_builtins(delta).items()
+    for name, value in items:
+        if skip_index and name == "index":
             continue
-        current = target.get(name, UNSET)
-        if value is None:
-            if current is UNSET:
-                target[name] = None
-        elif isinstance(value, str) and name not in ("id", "type"):
-            _append(state, (*key, name), target, name, current, value)
-        elif isinstance(value, dict):
-            # Merged into a new object rather than copied: indexes nested in it
-            # are dropped, as everywhere else.
-            if not isinstance(current, dict):
-                current = target[name] = {}
-            _merge_dict(state, (*key, name), current, value)
-        elif isinstance(value, list) and _indexed(value):
+        _merge_loose(state, (*key, name), target, name, target.get(name, UNSET), value)
+
+
+def _merge_loose(
+    state: StepState, key: Key, target: Any, name: str, current: Any, value: Any
+) -> None:
+    """Merge ``value`` into ``target``'s ``name`` (a map key or a field; ``key`` is its path)
+    by the untyped rules of _merge_dict."""
+    if value is None:
+        if current is UNSET:
+            _set(target, name, None)
+    elif isinstance(value, str):
+        if name in REPLACED:
+            _replace(state, key, target, name, current, value)
+        else:
+            _append(state, key, target, name, current, value)
+    elif isinstance(value, (Mapping, msgspec.Struct)):
+        if isinstance(current, msgspec.Struct):
+            _merge_struct(state, key, current, value, skip_index=False)
+        elif isinstance(current, dict):
+            _merge_dict(state, key, current, value, skip_index=False)
+        elif isinstance(value, msgspec.Struct):
+            _replace(state, key, target, name, current, _copy(value))
+        else:
+            # Merged into a new map rather than copied, so that what is below
+            # merges by the same rules (an indexed list's ``index`` is dropped).
+            fresh: dict[str, Any] = {}
+            _replace(state, key, target, name, current, fresh)
+            _merge_dict(state, key, fresh, value, skip_index=False)
+    elif isinstance(value, list):
+        if _indexed(value):
             if not isinstance(current, list):
-                current = target[name] = []
-            _merge_indexed(state, (*key, name), current, value)
-        elif isinstance(value, list) and isinstance(current, list):
+                new: list[Any] = []
+                _replace(state, key, target, name, current, new)
+                current = new
+            _merge_indexed(state, key, current, value)
+        elif isinstance(current, list):
             current.extend(_copy(value))
         else:
-            target[name] = _copy(value)
+            _replace(state, key, target, name, current, _copy(value))
+    else:  # numbers, booleans
+        _replace(state, key, target, name, current, value)
 
 
-def _indexed(items: list[Any]) -> bool:
-    return bool(items) and all(isinstance(v, dict) and type(v.get("index")) is int for v in items)
+def _indexed(items: Any) -> bool:
+    """Whether ``items`` is a non-empty list of maps that all carry an integer ``index``."""
+    return (
+        isinstance(items, list)
+        and bool(items)
+        and all(isinstance(v, dict) and type(v.get("index")) is int for v in items)
+    )
 
 
 def _merge_indexed(state: StepState, key: Key, items: list[Any], deltas: list[Any]) -> None:
-    # Out-of-range indexes were refused by _check_dict before any change.
+    # Out-of-range indexes were refused by _check_value before any change.
     index = _index(state, key, items)
     for delta in deltas:
         i = delta["index"]
@@ -637,8 +948,12 @@ def _merge_indexed(state: StepState, key: Key, items: list[Any], deltas: list[An
             item = {}
             items.insert(pos, item)
             index.insert(pos, i)
+        elif not isinstance(item, (dict, msgspec.Struct)):
+            item = items[pos] = {}  # a value that is not an object: replaced by one
         if isinstance(item, dict):
-            _merge_dict(state, (*key, i), item, delta)
+            _merge_dict(state, (*key, i), item, delta, skip_index=True)
+        else:
+            _merge_struct(state, (*key, i), item, delta, skip_index=True)
 
 
 # -- public views --------------------------------------------------------------
@@ -652,7 +967,8 @@ def apply_delta(
     For callers that do their own framing; :class:`Accumulator` does the
     same merge on a byte stream. The semantics are in docs/merge.md: tool
     calls merge by their ``index``, text fields are concatenated, null never
-    erases a value.
+    erases a value, open maps and extra fields merge as the server builds
+    them. It merges whatever the snapshot's ``status``.
 
     Parameters
     ----------
@@ -706,19 +1022,19 @@ def apply_delta(
 # then only the delta indexes say which item is which. The Accumulator keeps
 # them in its StepState; apply_delta, called once per delta, keeps them here,
 # by snapshot, for as long as the snapshot lives.
-_INDEXES: dict[int, tuple[weakref.ref[RunStep], dict[Key, list[int]]]] = {}
+_INDEXES: dict[int, tuple[weakref.ref[RunStep], dict[Key, tuple[list[Any], list[int]]]]] = {}
 
 
-def _out_of_order_indexes(snapshot: RunStep) -> dict[Key, list[int]]:
+def _out_of_order_indexes(snapshot: RunStep) -> dict[Key, tuple[list[Any], list[int]]]:
     entry = _INDEXES.get(id(snapshot))
     if entry is None or entry[0]() is not snapshot:
         return {}
     return entry[1]
 
 
-def _remember_indexes(snapshot: RunStep, indexes: dict[Key, list[int]]) -> None:
+def _remember_indexes(snapshot: RunStep, indexes: dict[Key, tuple[list[Any], list[int]]]) -> None:
     key = id(snapshot)
-    if all(index[-1] == len(index) - 1 for index in indexes.values() if index):
+    if all(index[-1] == len(index) - 1 for _, index in indexes.values() if index):
         _INDEXES.pop(key, None)  # positions are indexes again: nothing to remember
         return
     _INDEXES[key] = (weakref.ref(snapshot, lambda _: _INDEXES.pop(key, None)), indexes)
