@@ -10,14 +10,13 @@ values built with its extra fields in place.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import msgspec
 
 from ._unknown import EXTRA_KEY
 
-__all__ = ["encode", "to_builtins"]
+__all__ = ["encode", "json_names", "to_builtins"]
 
 _ENCODER = msgspec.json.Encoder()
 _EXTRA_MARK = b'"' + EXTRA_KEY.encode() + b'":'
@@ -52,9 +51,9 @@ def to_builtins(obj: Any) -> Any:
     """
     if isinstance(obj, msgspec.Struct):
         cls = type(obj)
-        tag, names = _layout(cls)
-        out: dict[str, Any] = dict(tag)
-        for attr, json_name in names:
+        _, names, tag_field = json_names(cls)
+        out: dict[str, Any] = {tag_field: cls.__struct_config__.tag} if tag_field else {}
+        for attr, json_name in names.items():
             value = getattr(obj, attr)
             if value is not msgspec.UNSET:
                 out[json_name] = to_builtins(value)
@@ -71,12 +70,21 @@ def to_builtins(obj: Any) -> Any:
     return obj
 
 
-@cache
-def _layout(cls: type[msgspec.Struct]) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
-    """A Struct's tag (``{tag_field: tag}``, or empty) and its fields but ``extra``."""
-    config = cls.__struct_config__
-    tag = {config.tag_field: config.tag} if isinstance(config.tag, str) and config.tag_field else {}
-    names = tuple(
-        (f.name, f.encode_name) for f in msgspec.structs.fields(cls) if f.encode_name != EXTRA_KEY
-    )
-    return tag, names
+_NAMES: dict[type[Any], tuple[dict[str, str], dict[str, str], str | None]] = {}
+
+
+def json_names(cls: type[Any]) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """A Struct class's ``JSON name -> attribute`` and ``attribute -> JSON name`` (its
+    ``extra`` left out: its fields are written in the object), and its tag field if it
+    is tagged."""
+    names = _NAMES.get(cls)
+    if names is None:
+        config = cls.__struct_config__
+        tag_field = config.tag_field if isinstance(config.tag, str) else None
+        fields = [f for f in msgspec.structs.fields(cls) if f.encode_name != EXTRA_KEY]
+        names = _NAMES[cls] = (  # registered whole: another thread never sees half of it
+            {f.encode_name: f.name for f in fields},
+            {f.name: f.encode_name for f in fields},
+            tag_field,
+        )
+    return names

@@ -41,14 +41,11 @@ from . import _failures, _locate, _refusal
 from ._diagnose import MAX_DEPTH, as_bytes, diagnose, patch_despite, refused_at
 from ._errors import DecodeError
 from ._failures import FAILURES
-from ._model import FALLBACKS, FREE_FORM, PAYLOAD_UNIONS
+from ._model import FALLBACKS, FREE_FORM, INT64_MAX, INT64_MIN, PAYLOAD_UNIONS
 from ._strict import UNION_TYPES, derived_struct
 from ._unknown import EXTRA_KEY, ExtraFields, UnknownOutputDelta, UnknownToolCallDelta
 
-__all__ = ["rescue", "unparsable"]
-
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
+__all__ = ["fits_free_form", "rescue", "unparsable"]
 
 Path = tuple[Any, ...]
 
@@ -549,12 +546,40 @@ def _parse(raw: Any) -> Any:
     return value
 
 
-def _check_free_form(value: Any, path: Path) -> None:
-    """Check a value kept as parsed against MAX_DEPTH and the signed 64-bit range.
+def fits_free_form(value: Any, depth: int) -> bool:
+    """Whether a value kept as parsed, at a path ``depth`` steps from the root, obeys the
+    free-form limits: nesting below MAX_DEPTH from the root, signed 64-bit integers.
 
-    Iterative, so that the check itself cannot run out of stack: what it walks
-    came from msgspec, which may have nested it as deep as its own limit.
+    Recursive, but never more than MAX_DEPTH levels: it stops where the limit is.
     """
+    kind = type(value)
+    if kind is int:
+        return bool(INT64_MIN <= value <= INT64_MAX)
+    if kind is dict:
+        items: Any = value.values()
+    elif kind is list:
+        items = value
+    else:
+        return True
+    if depth >= MAX_DEPTH:
+        return False
+    for item in items:
+        if item is not None and type(item) not in _FLAT and not fits_free_form(item, depth + 1):
+            return False
+    return True
+
+
+_FLAT = frozenset({str, float, bool})
+
+
+def _check_free_form(value: Any, path: Path) -> None:
+    """Refuse a value kept as parsed that breaks the free-form limits, naming where.
+
+    Only a value that does not fit is walked for the path (iteratively, so that
+    the walk cannot run out of stack on what msgspec nested as deep as it can).
+    """
+    if fits_free_form(value, len(path)):
+        return
     steps: list[Any] = list(path)
     if type(value) is int:
         _check_int(value, steps)
@@ -586,7 +611,7 @@ def _items(container: Union[dict[str, Any], list[Any]]) -> Iterator[tuple[Any, A
 
 
 def _check_int(value: int, steps: list[Any]) -> None:
-    if not _INT64_MIN <= value <= _INT64_MAX:
+    if not INT64_MIN <= value <= INT64_MAX:
         raise _RefusedError("Integer out of range (signed 64 bits)", tuple(steps))
 
 

@@ -32,7 +32,7 @@ import msgspec.inspect as mi
 from msgspec import UNSET
 from msgspec.structs import astuple
 
-from ._encode import to_builtins
+from ._encode import json_names, to_builtins
 from ._errors import StreamError
 from ._failures import FAILURES
 from ._model import (
@@ -584,25 +584,6 @@ def _plan(cls: type[Any]) -> dict[str, tuple[int, Any, mi.Field]]:
     return plan
 
 
-_NAMES: dict[type[Any], tuple[dict[str, str], dict[str, str], str | None]] = {}
-
-
-def _json_names(cls: type[Any]) -> tuple[dict[str, str], dict[str, str], str | None]:
-    """A Struct class's ``JSON name -> field`` and ``field -> JSON name`` (``extra``
-    left out), and its tag field (``"type"``) if it is tagged."""
-    names = _NAMES.get(cls)
-    if names is None:
-        config = cls.__struct_config__
-        tag_field = config.tag_field if isinstance(config.tag, str) else None
-        fields = [f for f in msgspec.structs.fields(cls) if f.name != "extra"]
-        names = _NAMES[cls] = (
-            {f.encode_name: f.name for f in fields},
-            {f.name: f.encode_name for f in fields},
-            tag_field,
-        )
-    return names
-
-
 _TOOL_CALLS: dict[str, type[Any]] = _tags(mi.type_info(ToolCall)) or {}
 
 
@@ -714,14 +695,14 @@ def _merge_struct(
                 continue
             entry = plan.get(name)
             if entry is None:  # a field the target's class lacks: kept with its extra fields
-                _merge_extra(state, key, target, {_json_names(type(delta))[1][name]: value})
+                _merge_extra(state, key, target, {json_names(type(delta))[1][name]: value})
             elif entry[0] == _STR and name in CONCAT and isinstance(value, str):
                 # The fragment nearly every delta carries, without _merge_field's dispatch.
                 _append(state, (*key, name), target, name, getattr(target, name), value)
             else:
                 _merge_field(state, key, target, name, entry, value)
         return
-    fields, _, tag_field = _json_names(type(target))
+    fields, _, tag_field = json_names(type(target))
     rest: dict[str, Any] = {}
     for json_name, value in delta.items():
         if json_name == "index" and skip_index:

@@ -69,7 +69,9 @@ Ranker = Annotated[str, StrictAs(Literal["auto", "default_2024_08_21"])]
 
 #: Every integer field: JSON integers outside signed 64 bits are refused, as most
 #: JSON consumers (and the API itself) cannot represent them.
-Int64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+Int64 = Annotated[int, Meta(ge=INT64_MIN, le=INT64_MAX)]
 
 
 class FreeForm:

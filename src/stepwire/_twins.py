@@ -31,7 +31,6 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import msgspec
 
 from . import _fallback
-from ._diagnose import MAX_DEPTH
 from ._failures import FAILURES
 from ._strict import UNION_TYPES
 from ._unknown import EXTRA_KEY, ExtraFields, UnknownOutputDelta, UnknownToolCallDelta
@@ -259,7 +258,6 @@ class _Stand(_Fixer):
 
     def fix(self, value: Any, depth: int) -> Any:
         out = self.cls()
-        budget = MAX_DEPTH - depth - 1
         for name, key in self.names:
             if name is None:
                 out[key] = self.tag
@@ -267,7 +265,7 @@ class _Stand(_Fixer):
             item = getattr(value, name)
             if item is msgspec.UNSET:
                 continue
-            if type(item) in _NESTED and not _fits(item, budget):
+            if type(item) in _NESTED and not _fallback.fits_free_form(item, depth + 1):
                 raise _Unfit
             out[key] = item
         if self.indexed and type(out.get("index")) is not int:
@@ -277,38 +275,11 @@ class _Stand(_Fixer):
 
 def _check(value: Any, depth: int) -> None:
     """Refuse a kept value past the free-form limits; ``depth`` is its path's length."""
-    if not _fits(value, MAX_DEPTH - depth):
+    if not _fallback.fits_free_form(value, depth):
         raise _Unfit
 
 
-def _fits(value: Any, budget: int) -> bool:
-    """Whether ``value`` holds only 64-bit integers and nests less than ``budget`` deep.
-
-    Recursive: ``budget`` is at most ``MAX_DEPTH``.
-    """
-    kind = type(value)
-    if kind is int:
-        return bool(_INT64_MIN <= value <= _INT64_MAX)
-    if kind is dict:
-        items: Any = value.values()
-    elif kind is list:
-        items = value
-    else:
-        return True
-    if budget <= 0:
-        return False
-    for item in items:
-        if item is None or type(item) in _FLAT:
-            continue
-        if not _fits(item, budget - 1):
-            return False
-    return True
-
-
-_FLAT = frozenset({str, float, bool})
 _NESTED = frozenset({dict, list, int})
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
 
 
 class _Builder:
