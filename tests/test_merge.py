@@ -104,6 +104,16 @@ def calls_of(snapshot):
     return snapshot.step_details.tool_calls
 
 
+def function_step(name, status="in_progress"):
+    """A step with one function call ``call_1`` of ``name``, arguments ``{}``, output null."""
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": name, "arguments": "{}", "output": None},
+    }
+    return step_object(tool_calls(call), status=status)
+
+
 EMPTY = step_object(tool_calls())
 
 
@@ -112,15 +122,7 @@ EMPTY = step_object(tool_calls())
 
 def test_created_stores_the_snapshot(impl):
     acc = impl.Accumulator()
-    body = step_object(
-        tool_calls(
-            {
-                "id": "call_1",
-                "type": "function",
-                "function": {"name": "f", "arguments": "{}", "output": None},
-            }
-        )
-    )
+    body = function_step("f")
     acc.feed(frame(CREATED, body))
     assert list(acc.steps) == ["step_1"]
     assert len(acc.steps) == 1
@@ -1095,16 +1097,7 @@ def test_delta_after_terminal_merges_into_the_final_object_on_both_paths(impl):
     acc = impl.Accumulator()
     acc.feed(frame(CREATED, EMPTY))
     feed_deltas(acc, [first_fn_delta(0, "call_1", "f"), fn_delta(0, arguments="{")])
-    final = step_object(
-        tool_calls(
-            {
-                "id": "call_1",
-                "type": "function",
-                "function": {"name": "f", "arguments": "{}", "output": None},
-            }
-        ),
-        status="completed",
-    )
+    final = function_step("f", status="completed")
     acc.feed(frame(COMPLETED, final))
     for fragment in ["x", "y", "z"]:
         (event,) = acc.feed(frame(DELTA, fn_delta(0, arguments=fragment)))
@@ -1123,16 +1116,7 @@ def test_output_after_the_completed_event_as_in_a_tool_approval(impl):
     the output. The server's object takes them; nothing else of it changes."""
     acc = impl.Accumulator()
     acc.feed(frame(CREATED, EMPTY))
-    final = step_object(
-        tool_calls(
-            {
-                "id": "call_1",
-                "type": "function",
-                "function": {"name": "send", "arguments": "{}", "output": None},
-            }
-        ),
-        status="completed",
-    )
+    final = function_step("send", status="completed")
     acc.feed(frame(COMPLETED, final))
     for piece in ['{"status": ', '"sent"}']:
         acc.feed(frame(DELTA, fn_delta(0, output=piece)))
