@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SOURCES := $(shell find src -name '*.py' -o -name '*.pyx' -o -name '*.pxd') pyproject.toml setup.py
 
-.PHONY: all install demo test lint bench bench-check bench-rss clean fuzz fuzz-corpus asan warnings \
+.PHONY: all install demo test typecheck lint bench bench-check bench-rss clean fuzz fuzz-corpus asan warnings \
 	tools sdist wheel dist dist-check ci
 
 all: test
@@ -31,6 +31,11 @@ demo: $(VENV)/.installed
 PYTEST_ARGS ?=
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The public API as mypy and basedpyright see it (tests/typing/, README.md's python
+# blocks): tests/test_typing.py, about 10 s, which `make test` runs too.
+typecheck: $(VENV)/.installed
+	$(PY) -m pytest -p no:cacheprovider tests/test_typing.py
 
 LINTED := src tests benchmarks fuzz stepgen .ci setup.py
 
