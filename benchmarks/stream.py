@@ -31,7 +31,6 @@ import importlib
 import random
 from collections.abc import Callable
 from functools import cache
-from types import ModuleType
 from typing import Any
 
 import orjson
@@ -134,22 +133,26 @@ def arguments_of(snapshot: Snapshot) -> list[str]:
 # -- the contenders --------------------------------------------------------------
 
 
-def _import_optional(module: str) -> ModuleType | None:
+def _import_optional(module: str) -> Any:
+    """The public stream classes over the twin ``module`` (``on_twin``), or None if absent."""
+    from stepwire._accumulate import on_twin
+
     try:
-        return importlib.import_module(module)
+        return on_twin(importlib.import_module(module))
     except ModuleNotFoundError as exc:
         if exc.name != module:
             raise
         return None
 
 
-def stream_modules() -> dict[str, ModuleType]:
-    """The stepwire stream implementations importable here, by contender name.
+def stream_modules() -> dict[str, Any]:
+    """The stepwire stream builds importable here, by contender name: each has
+    ``.Accumulator`` and ``.StreamEvent`` over its twin.
 
     ``stepwire._stream_c`` is absent until the extension is built in place;
     a compiled module that fails to import for another reason is an error.
     """
-    found = {
+    found: dict[str, Any] = {
         "stepwire cython": _import_optional("stepwire._stream_c"),
         "stepwire python": _import_optional("stepwire._stream_py"),
     }
@@ -166,7 +169,7 @@ def missing_note() -> str | None:
     )
 
 
-def _stepwire(module: ModuleType, chunks: tuple[bytes, ...]) -> Contender:
+def _stepwire(module: Any, chunks: tuple[bytes, ...]) -> Contender:
     accumulator = module.Accumulator
 
     def run() -> Snapshot:

@@ -10,8 +10,8 @@ One input drives, in order:
    a decoded object encodes, re-decodes and re-encodes to the same bytes;
    ``decode_lines`` agrees with ``decode_step`` line by line.
 2. the two stream builds on the input as an event stream, fed in chunks the fuzzer
-   chooses (or byte by byte), then ``close()``: ``stepwire._stream_c.Accumulator``
-   (the Cython build) and ``stepwire._stream_py.Accumulator`` (the reference) must
+   chooses (or byte by byte), then ``close()``: ``Accumulator`` over
+   ``stepwire._stream_c`` (the Cython build) and over ``stepwire._stream_py`` (the reference) must
    give the same events, the same errors and the same snapshots (differential).
 3. ``apply_delta``: the accepted delta events of each step, applied to a fresh decode of
    the step's last full object, must give the accumulator's snapshot; and merging
@@ -68,12 +68,14 @@ _FUZZING = (
 # docs/hardening.md for its coverage).
 with atheris.instrument_imports(include=["stepwire"]) if _FUZZING else contextlib.nullcontext():
     import stepwire
-    from stepwire import DecodeError, StreamError
 
     # The compiled module has no stub: imported by name, so type checkers see Any.
-    cython_stream = importlib.import_module("stepwire._stream_c")
-    from stepwire import _stream_py as python_stream
-    from stepwire._merge import DELTA, FULL, TERMINAL
+    from stepwire import DecodeError, StreamError, _stream_py
+    from stepwire._accumulate import on_twin
+    from stepwire._dispatch import DELTA, FULL, TERMINAL
+
+    cython_stream = on_twin(importlib.import_module("stepwire._stream_c"))
+    python_stream = on_twin(_stream_py)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The seeded generator (stepgen/) is the repository's, not the package's: importable from
@@ -573,7 +575,7 @@ def main(argv: list[str]) -> None:
         return
     print(
         f"stepwire {stepwire.__version__} from {Path(stepwire.__file__).parent}; "
-        f"Cython build {cython_stream.__file__}",
+        f"Cython build {cython_stream.twin.__file__}",
         file=sys.stderr,
     )
     if argv[1:2] == ["--replay"]:

@@ -7,7 +7,6 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -49,19 +48,23 @@ def sse_events(body: bytes) -> Iterator[tuple[str, bytes]]:
 
 # -- streaming -----------------------------------------------------------------
 
-#: The stream implementations, by the name their module's IMPLEMENTATION gives.
+#: The stream twins, by the name their module's IMPLEMENTATION gives.
 STREAM_MODULES = {"python": "stepwire._stream_py", "cython": "stepwire._stream_c"}
 
 
-def load_impl(name: str) -> ModuleType:
-    """A stream implementation module; skips the test when the extension was not built."""
+def load_impl(name: str) -> Any:
+    """The public stream classes over one twin (``.Accumulator``, ``.StreamEvent``,
+    ``.IMPLEMENTATION``); skips the test when the extension was not built."""
+    from stepwire._accumulate import on_twin
+
     module = STREAM_MODULES[name]
     try:
-        return importlib.import_module(module)
+        twin = importlib.import_module(module)
     except ModuleNotFoundError as exc:
         if name == "cython" and exc.name == module:
             pytest.skip("built without the Cython extension")
         raise
+    return on_twin(twin)
 
 
 def to_json(obj: Any, *, ascii: bool = False) -> bytes:

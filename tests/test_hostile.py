@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import stepwire
 from stepwire import _locate
-from stepwire._decode import decode_api_error
+from stepwire._dispatch import decode_api_error
 from test_unknown import FUNCTION, _step
 
 MAX = stepwire.MAX_DEPTH

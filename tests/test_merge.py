@@ -3,7 +3,9 @@ apply_delta."""
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 
 import pytest
 from hypothesis import given, settings
@@ -1178,14 +1180,34 @@ def test_apply_delta_one_at_a_time_with_calls_opened_out_of_order():
         ("c1", "{1}"),
         ("c2", "{2}"),
     ]
-    # Contiguous again: nothing left to remember; and nothing outlives its snapshot.
-    assert id(one_by_one) not in _merge._INDEXES
-    gap = stepwire.decode_step(to_json(EMPTY))
-    stepwire.apply_delta(gap, stepwire.decode_delta(to_json(fn_delta(1, name="x"))))
-    key = id(gap)
-    assert key in _merge._INDEXES
-    del gap
-    assert key not in _merge._INDEXES
+    # What the next call needs travels with the snapshot, in its list, not in a registry:
+    # the list still encodes, compares and pickles as the list it is.
+    calls = one_by_one.step_details.tool_calls
+    assert type(calls) is _merge.IndexedList
+    assert calls.indexes == [0, 1, 2]
+    assert calls == list(calls)
+    assert pickle.loads(pickle.dumps(calls)).indexes == [0, 1, 2]
+    assert stepwire.encode(one_by_one) == stepwire.encode(copy.deepcopy(one_by_one))
+    assert not [name for name in vars(_merge) if name.isupper() and name.startswith("_IND")]
+    # A list filled in order stays a plain list.
+    in_order = stepwire.decode_step(to_json(EMPTY))
+    stepwire.apply_delta(in_order, stepwire.decode_delta(to_json(fn_delta(0, name="x"))))
+    assert type(in_order.step_details.tool_calls) is list
+
+
+def test_step_merger_keeps_its_state_between_deltas():
+    step = stepwire.decode_step(to_json(EMPTY))
+    merger = stepwire.StepMerger(step)
+    for d in [fn_delta(1, id="c1", name="b"), fn_delta(0, id="c0", name="a")]:
+        merger.apply(stepwire.decode_delta(to_json(d)))
+    merger.apply(stepwire.decode_delta(to_json(fn_delta(1, arguments="{1}"))))
+    assert merger.snapshot is step
+    assert [(c.id, c.function.arguments) for c in calls_of(step)] == [("c0", ""), ("c1", "{1}")]
+    with pytest.raises(stepwire.StreamError, match="delta for step 'other'") as info:
+        merger.apply(stepwire.decode_delta(to_json(delta_object(tool_calls(), "other"))))
+    assert (info.value.event, info.value.events) == (None, [])
+    with pytest.raises(TypeError):
+        stepwire.StepMerger("not a step")  # type: ignore[arg-type]
 
 
 def test_apply_delta_code_outputs_opened_out_of_order_one_at_a_time():

@@ -39,10 +39,10 @@ def test_type_reads_the_tag(cls: type[msgspec.Struct]) -> None:
 
 @pytest.mark.parametrize("cls", STRUCTS, ids=lambda c: c.__name__)
 def test_structs_stay_out_of_the_cycle_collector(cls: type[msgspec.Struct]) -> None:
-    # RunStep alone is weakly referenceable (apply_delta keeps per-snapshot state by
-    # weak reference), which msgspec allows only with gc=True.
-    assert cls.__struct_config__.gc is (cls is stepwire.RunStep)
-    assert cls.__struct_config__.weakref is (cls is stepwire.RunStep)
+    # No exception, RunStep included: nothing keeps state about a snapshot by weak
+    # reference (StepMerger holds what a merge needs between deltas).
+    assert cls.__struct_config__.gc is False
+    assert cls.__struct_config__.weakref is False
 
 
 def test_every_openai_and_azure_tool_type_is_modeled() -> None:
@@ -154,10 +154,10 @@ def test_sample_deltas_decode_and_round_trip() -> None:
     assert kinds == {"message_creation", "tool_calls", "mcp", "openapi"}
 
 
-def test_decoded_objects_below_the_step_are_not_tracked_by_gc() -> None:
+def test_decoded_objects_are_not_tracked_by_gc() -> None:
     page = stepwire.decode_page((SAMPLES / "openai_steps_page.json").read_bytes())
     assert not gc.is_tracked(page)
-    assert gc.is_tracked(page.data[0])  # the one tracked object per step
+    assert not gc.is_tracked(page.data[0])  # the steps too: no object is tracked
     assert not gc.is_tracked(page.data[1].step_details)
     assert not gc.is_tracked(page.data[0].usage)
 

@@ -4,7 +4,6 @@ broken ones included."""
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import json
 import typing
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from msgspec import UNSET
 
 import stepwire
-from helpers import STREAM_MODULES, accumulator_state, load_impl, step_object
+from helpers import accumulator_state, load_impl, step_object
 from stepwire._model import FALLBACKS
 from stepwire._unknown import EXTRA_KEY, UnknownOutputDelta, UnknownToolCallDelta
 
@@ -1225,26 +1224,10 @@ def draw_bom(data: Any) -> bytes:
     return data.draw(st.sampled_from([b"", b"", b"\xef\xbb\xbf", b"\xef\xbb"]))
 
 
-def _accepts_max_event_bytes() -> bool:
-    for name in STREAM_MODULES.values():
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue  # not built: the parity tests skip anyway
-        try:
-            module.Accumulator(max_event_bytes=64)
-        except TypeError:
-            return False
-    return True
-
-
-# Limits small enough for the drawn streams to reach them (max_event_bytes where this build
-# has it).
+# Limits small enough for the drawn streams to reach them.
 LIMITS = st.fixed_dictionaries(
     {"max_steps": st.sampled_from([1, 2, 10_000])},
-    optional={"max_event_bytes": st.sampled_from([1, 40, 200, 10_000])}
-    if _accepts_max_event_bytes()
-    else {},
+    optional={"max_event_bytes": st.sampled_from([1, 40, 200, 10_000])},
 )
 
 

@@ -13,20 +13,19 @@ Quick start::
 
 from msgspec import UNSET, UnsetType
 
-from ._accumulate import aiter_events, iter_events
-from ._decode import (
+from ._accumulate import Accumulator, StreamEvent, aiter_events, iter_events
+from ._decode import Buffer, Decoder, decode_delta, decode_page, decode_step
+from ._encode import encode
+from ._errors import DecodeError, StepwireError, StreamError
+from ._limits import (
     MAX_DEPTH,
-    Buffer,
-    Decoder,
-    decode_delta,
-    decode_lines,
-    decode_page,
-    decode_step,
-    encode,
-    iter_lines,
+    MAX_EVENT_BYTES,
+    MAX_INDEX,
+    MAX_INDEX_GAP,
+    MAX_LINE_BYTES,
+    MAX_STEPS,
 )
-from ._errors import DecodeError, StreamError
-from ._merge import apply_delta
+from ._merger import StepMerger, apply_delta
 from ._model import (
     ActivitiesStepDetails,
     Activity,
@@ -125,7 +124,8 @@ from ._model import (
     Usage,
     WaitAction,
 )
-from ._stream import IMPLEMENTATION, Accumulator, StreamEvent
+from ._ndjson import decode_lines, iter_lines
+from ._stream import IMPLEMENTATION
 from ._summary import RunStepSummary, RunStepSummaryPage
 from ._unknown import (
     ExtraFields,
@@ -145,6 +145,11 @@ __version__ = "0.1.0"
 __all__ = [
     "IMPLEMENTATION",
     "MAX_DEPTH",
+    "MAX_EVENT_BYTES",
+    "MAX_INDEX",
+    "MAX_INDEX_GAP",
+    "MAX_LINE_BYTES",
+    "MAX_STEPS",
     "UNSET",
     "Accumulator",
     "ActivitiesStepDetails",
@@ -242,6 +247,8 @@ __all__ = [
     "SharepointGroundingToolCallDelta",
     "StepDetails",
     "StepDetailsDelta",
+    "StepMerger",
+    "StepwireError",
     "StreamError",
     "StreamEvent",
     "ToolCall",
@@ -272,3 +279,15 @@ __all__ = [
     "iter_events",
     "iter_lines",
 ]
+
+# Public names show as stepwire.X in reprs, tracebacks and pickles. Not the
+# model Structs: msgspec resolves their annotations in the module they name.
+for _name in __all__:
+    _obj = globals()[_name]
+    if (
+        callable(_obj)
+        and not hasattr(_obj, "__struct_fields__")
+        and getattr(_obj, "__module__", "").startswith(f"{__name__}._")
+    ):
+        _obj.__module__ = __name__
+del _name, _obj

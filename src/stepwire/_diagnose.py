@@ -20,9 +20,9 @@ from typing import Any
 
 from . import _failures, _locate, _refusal, _scan
 from ._errors import DecodeError
+from ._limits import MAX_DEPTH
 
 __all__ = [
-    "MAX_DEPTH",
     "NOT_PARSED",
     "as_bytes",
     "diagnose",
@@ -31,9 +31,6 @@ __all__ = [
     "refused_at",
 ]
 
-#: The deepest nesting, counting every object and array from the document
-#: root, of a free-form value stepwire keeps (unknown objects, ``attributes``).
-MAX_DEPTH = 64
 
 #: ``diagnose(parsed=...)`` default: the document has not been parsed untyped yet.
 NOT_PARSED: Any = object()

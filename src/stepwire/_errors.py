@@ -1,19 +1,77 @@
-"""stepwire's exceptions."""
+"""stepwire's exceptions: one tree, every field set once where the error is made.
+
+::
+
+    ValueError
+     └── StepwireError        anything stepwire refuses
+          ├── DecodeError     a body that is not a valid run-step object
+          └── StreamError     an event stream stepwire cannot frame or apply
+
+The message is built from the fields, never the other way round: read the
+fields (``path``, ``offset``, ``line``, ``event``), not the text.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["DecodeError", "StreamError"]
+if TYPE_CHECKING:
+    from ._accumulate import StreamEvent
+
+__all__ = ["DecodeError", "StepwireError", "StreamError"]
 
 
-class DecodeError(ValueError):
+class StepwireError(ValueError):
+    """The base of every error stepwire raises for input it refuses.
+
+    Attributes
+    ----------
+    reason : str
+        What is wrong, without where: ``Expected `str`, got `int```.
+    path : str or None
+        The JSON path of the offending value, where there is one
+        (``$.data[3].id``).
+    offset : int or None
+        The byte offset of the offending byte or value in its document.
+    """
+
+    reason: str
+    path: str | None
+    offset: int | None
+
+    def __init__(self, reason: str, *, path: str | None = None, offset: int | None = None) -> None:
+        self.reason = reason
+        self.path = path
+        self.offset = offset
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        message = self.reason
+        if self.offset is not None:
+            message = f"{message} (byte {self.offset})"
+        if self.path is not None:
+            message = f"{message} - at `{self.path}`"
+        return message
+
+    def __reduce__(self) -> Any:
+        # Rebuilt from its fields (pickling, multiprocessing), not from the message.
+        return _rebuild, (type(self), self.reason, self._fields())
+
+    def _fields(self) -> dict[str, Any]:
+        return {"path": self.path, "offset": self.offset}
+
+
+def _rebuild(cls: type[StepwireError], reason: str, fields: dict[str, Any]) -> StepwireError:
+    return cls(reason, **fields)
+
+
+class DecodeError(StepwireError):
     """A body that is not valid JSON, or not a valid run-step object.
 
     The message says what is wrong, at which byte and at which JSON path
     (``Expected `str`, got `int` (byte 812) - at `$.data[3].id```), prefixed
-    by ``line N:`` for NDJSON input. The same facts are attributes, set where
-    the error is made: read them rather than the message.
+    by ``line N:`` for NDJSON input.
 
     Attributes
     ----------
@@ -37,43 +95,28 @@ class DecodeError(ValueError):
         The 1-based line number, for NDJSON input.
     """
 
-    reason: str
-    path: str | None
-    offset: int | None
     line: int | None
 
     def __init__(
         self,
-        message: str,
+        reason: str,
         *,
         path: str | None = None,
         offset: int | None = None,
         line: int | None = None,
     ) -> None:
-        self.reason = message
-        if offset is not None:
-            message = f"{message} (byte {offset})"
-        if path is not None:
-            message = f"{message} - at `{path}`"
-        if line is not None:
-            message = f"line {line}: {message}"
-        super().__init__(message)
-        self.path = path
-        self.offset = offset
         self.line = line
+        super().__init__(reason, path=path, offset=offset)
 
-    def __reduce__(self) -> Any:
-        # Rebuilt from its parts (pickling, multiprocessing), not from the message.
-        return _rebuild_decode_error, (self.reason, self.path, self.offset, self.line)
+    def _message(self) -> str:
+        message = super()._message()
+        return message if self.line is None else f"line {self.line}: {message}"
 
-
-def _rebuild_decode_error(
-    reason: str, path: str | None, offset: int | None, line: int | None
-) -> DecodeError:
-    return DecodeError(reason, path=path, offset=offset, line=line)
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "line": self.line}
 
 
-class StreamError(ValueError):
+class StreamError(StepwireError):
     """A malformed event stream, or an event stepwire cannot apply.
 
     The accumulator stays usable: the offending event is skipped, the bytes
@@ -82,20 +125,40 @@ class StreamError(ValueError):
 
     Attributes
     ----------
+    reason : str
+        What is wrong with the event.
     event : str or None
         The name of the offending event (``thread.run.step.delta``, ...).
-    events : list
+    events : list of StreamEvent
         The events the same ``feed()`` call completed before the offending
         one, in order: they are already applied, and would otherwise be lost
         with the call's return value.
+    path : str or None
+        For an event whose data is not a valid object, the JSON path in it
+        of what is wrong (the ``DecodeError``, its ``__cause__``, has the rest).
+    offset : int or None
+        For the same, the byte offset in the event's data.
     """
 
     event: str | None
-    events: list[Any]
+    events: list[StreamEvent]
 
-    def __init__(self, message: str, *, event: str | None = None) -> None:
-        if event is not None:
-            message = f"event {event!r}: {message}"
-        super().__init__(message)
+    def __init__(
+        self,
+        reason: str,
+        *,
+        event: str | None = None,
+        events: Sequence[StreamEvent] = (),
+        path: str | None = None,
+        offset: int | None = None,
+    ) -> None:
         self.event = event
-        self.events = []
+        self.events = list(events)
+        super().__init__(reason, path=path, offset=offset)
+
+    def _message(self) -> str:
+        message = super()._message()
+        return message if self.event is None else f"event {self.event!r}: {message}"
+
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "event": self.event, "events": self.events}

@@ -38,9 +38,10 @@ from typing import Any, Union, get_args, get_origin
 import msgspec
 
 from . import _failures, _locate, _refusal
-from ._diagnose import MAX_DEPTH, as_bytes, diagnose, patch_despite, refused_at
+from ._diagnose import as_bytes, diagnose, patch_despite, refused_at
 from ._errors import DecodeError
 from ._failures import FAILURES
+from ._limits import MAX_DEPTH
 from ._model import FALLBACKS, FREE_FORM, INT64_MAX, INT64_MIN, PAYLOAD_UNIONS
 from ._strict import UNION_TYPES, derived_struct
 from ._unknown import EXTRA_KEY, ExtraFields, UnknownOutputDelta, UnknownToolCallDelta

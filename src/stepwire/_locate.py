@@ -17,7 +17,7 @@ indexes, except that a key that is not an identifier is quoted
 (``["content-type"]``) where msgspec writes ``[...]``. To keep messages short,
 a run of at least four identical steps is written once with a count
 (``$.x[0]{64}`` is ``$.x`` then ``[0]`` 64 times), long keys are cut, and what
-is still longer than ``MAX_STEPS`` steps keeps its first and last steps around
+is still longer than ``MAX_PATH_STEPS`` steps keeps its first and last steps around
 ``<...N levels...>``.
 """
 
@@ -28,13 +28,13 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Union
 
+from ._limits import MAX_PATH_STEPS
+
 __all__ = ["deepest", "end_of", "format_path", "key_at", "offset_of", "path_at", "prune"]
 
 #: One step of a path: an array index, or an object key.
 Step = Union[int, str]
 
-#: Steps kept in a formatted path (after runs are collapsed), half at each end.
-MAX_STEPS = 24
 _MAX_KEY = 40
 _MIN_RUN = 4
 
@@ -359,8 +359,8 @@ def format_path(steps: Sequence[Step]) -> str:
             pieces.append((f"{part}{{{count}}}", count))
         else:
             pieces.extend([(part, 1)] * count)
-    if len(pieces) > MAX_STEPS + 2:  # hide at least three: the marker is no shorter
-        half = MAX_STEPS // 2
+    if len(pieces) > MAX_PATH_STEPS + 2:  # hide at least three: the marker is no shorter
+        half = MAX_PATH_STEPS // 2
         hidden = sum(levels for _, levels in pieces[half:-half])
         pieces[half:-half] = [(f"<...{hidden} levels...>", hidden)]
     return "$" + "".join(text for text, _ in pieces)

@@ -1,10 +1,9 @@
-"""Merging ``thread.run.step.delta`` events into run-step snapshots.
+"""Merging ``thread.run.step.delta`` events into run-step snapshots: the rules.
 
-This is the reference of the merge semantics (docs/merge.md). Both stream
-implementations (``_stream_py`` and the Cython ``_stream_c``) keep their step
-state in :class:`StepState` and call :func:`merge_delta` / :func:`set_step`;
-the Cython one only short-cuts the dominant delta (one string fragment for a
-tool call it has seen before) by appending to the same fragment lists.
+The reference of the merge semantics (docs/merge.md). The shared dispatch
+(``_dispatch``) and :class:`~stepwire.StepMerger` call :func:`merge_delta` on
+a :class:`~stepwire._state.StepState`; the compiled fast path only appends a
+fragment where :meth:`StepState.fragments` says the merge would do just that.
 
 Typed fields merge by their declared kind. Everything else merges the way the
 server builds its objects: open maps (Azure's string maps, file search
@@ -17,13 +16,15 @@ other lists extend, anything else is replaced).
 Strings that deltas extend are never re-copied per delta: each one is a list
 of fragments (``StepState.bufs``), joined once when the snapshot is read
 (:meth:`StepState.flush`), which keeps a stream linear in its length.
+
+A refusal is a :class:`MergeRefusedError` (a reason, no more); whoever merges turns it
+into the ``StreamError`` its caller sees, with the event it came with.
 """
 
 from __future__ import annotations
 
-import weakref
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
@@ -33,8 +34,8 @@ from msgspec import UNSET
 from msgspec.structs import astuple
 
 from ._encode import json_names, to_builtins
-from ._errors import StreamError
 from ._failures import FAILURES
+from ._limits import MAX_INDEX, MAX_INDEX_GAP
 from ._model import (
     CodeInterpreter,
     CodeInterpreterDelta,
@@ -47,6 +48,7 @@ from ._model import (
     ToolCallsStepDetails,
     ToolCallsStepDetailsDelta,
 )
+from ._state import Fragments, Key, StepState
 from ._unknown import (
     EXTRA_KEY,
     ExtraFields,
@@ -58,7 +60,7 @@ from ._unknown import (
     UnknownToolCallDelta,
 )
 
-__all__ = ["PendingDeltas", "StepSnapshots", "StepState", "apply_delta", "merge_delta", "set_step"]
+__all__ = ["CONCAT", "REPLACED", "MergeRefusedError", "merge_delta", "merge_kept"]
 
 # Typed string fields that deltas extend fragment by fragment. Every other
 # typed string (ids, ``type``, ``ranker``, ``server_label``...) is replaced.
@@ -67,33 +69,14 @@ CONCAT = frozenset({"name", "arguments", "input", "output", "logs"})
 # objects of unknown types too): every delta that names its object repeats them.
 REPLACED = frozenset({"id", "type"})
 
-# Step events whose data is the server's full object. The first two open (or
-# restate) a step; the others end it.
-OPENING = frozenset({"thread.run.step.created", "thread.run.step.in_progress"})
-TERMINAL = frozenset(
-    {
-        "thread.run.step.completed",
-        "thread.run.step.failed",
-        "thread.run.step.cancelled",
-        "thread.run.step.expired",
-    }
-)
-FULL = OPENING | TERMINAL
 
-# Indexes a delta may use in a list merged by index (tool calls, code outputs,
-# lists of unknown objects): below MAX_INDEX, and for tool calls and outputs at
-# most MAX_INDEX_GAP past the list's current length. A stream cannot make a
-# list grow past MAX_INDEX items, nor open calls far ahead of the ones it has.
-MAX_INDEX = 65_536
-MAX_INDEX_GAP = 1024
-# The most step snapshots an accumulator keeps, by default.
-MAX_STEPS = 10_000
-# The largest event data (and line) an accumulator buffers, by default.
-MAX_EVENT_BYTES = 16 * 1024 * 1024
-# A longer ``retry:`` (over 31 million years, in milliseconds) is ignored:
-# int() refuses very long digit strings, and no client could wait it.
-MAX_RETRY_DIGITS = 18
-DELTA = "thread.run.step.delta"
+class MergeRefusedError(Exception):
+    """A delta the merge refuses; the snapshot is left as it was. ``args[0]`` says why."""
+
+    @property
+    def reason(self) -> str:
+        return str(self.args[0])
+
 
 _TOOL_CALL_DETAILS = (ToolCallsStepDetailsDelta, MCPStepDetailsDelta, OpenAPIStepDetailsDelta)
 _CONTAINERS = (dict, list, msgspec.Struct)
@@ -107,170 +90,7 @@ def _is_struct(value: Any) -> bool:
     return type(type(value)) is _STRUCT_META
 
 
-# Paths from the step, the keys of StepState.bufs and .indexes:
-#   (i, field, ...)           a typed tool call at delta index i, and what is below it
-#                             (the compiled fast path looks up (i, "function", "arguments"))
-#   (i, type, None, key, ...) an UnknownToolCall: None is never a field or a map key
-#   ("step_details", ...)     the step details (but their tool calls, which are (i, ...))
-#   (..., EXTRA_KEY, key)     a field of an object's ``.extra``: EXTRA_KEY is never the
-#                             name of a typed field, so an extra field of a Struct cannot
-#                             share a path with one of its typed fields
-#   (EXTRA_KEY, key, ...)     the step's own ``.extra``
-_CALLS: tuple[Any, ...] = ("tool_calls",)
-
-Key = tuple[Any, ...]
-
-
-class StepState:
-    """What an accumulator knows of one step.
-
-    Attributes
-    ----------
-    snapshot : RunStep or None
-        The merged snapshot; ``None`` while only deltas have arrived.
-    pending : list of RunStepDeltaEvent
-        Deltas that arrived before any full object of the step.
-    bufs : dict
-        Fragment lists of the strings deltas extend, by path from the step
-        (``(index, "function", "arguments")``): ``str`` fragments, and in the
-        compiled build ``bytearray`` runs of UTF-8 it extends in place.
-    targets : dict
-        ``(object, field)`` for every entry of ``bufs``, by the same path:
-        where :meth:`flush` writes the joined string. The object is also how
-        the merge tells that an entry is still the snapshot's: where a delta
-        replaced an object, the next string at the same path starts anew.
-    indexes : dict
-        For each list merged by index (tool calls, code outputs, indexed
-        lists of open maps), ``(the list, the delta index of each element)``.
-    ended : str or None
-        The terminal event the snapshot came from, if it did. Deltas after it
-        still merge (the service sends some: a function's output after a tool
-        approval); the step stays finished for the step table.
-    """
-
-    __slots__ = ("bufs", "ended", "indexes", "pending", "snapshot", "targets")
-
-    def __init__(self) -> None:
-        self.snapshot: RunStep | None = None
-        self.ended: str | None = None
-        self.pending: list[RunStepDeltaEvent] = []
-        self.bufs: dict[Key, list[str | bytearray]] = {}
-        self.targets: dict[Key, tuple[Any, str]] = {}
-        self.indexes: dict[Key, tuple[list[Any], list[int]]] = {}
-
-    def flush(self) -> None:
-        """Write the joined fragments into the snapshot."""
-        bufs = self.bufs
-        for key, (target, name) in self.targets.items():
-            parts = bufs[key]
-            if not parts:
-                continue
-            value = parts[0]
-            if len(parts) > 1 or not isinstance(value, str):
-                # The compiled build appends a fragment's UTF-8 to a bytearray.
-                value = "".join([p if isinstance(p, str) else p.decode() for p in parts])
-                parts[:] = [value]
-            if isinstance(target, dict):
-                target[name] = value
-            elif getattr(target, name) is not value:
-                setattr(target, name, value)
-
-    def reset(self, snapshot: RunStep) -> None:
-        self.snapshot = snapshot
-        self.bufs = {}
-        self.targets = {}
-        self.indexes = {}
-
-
-def check_limit(name: str, value: object) -> int:
-    """An accumulator limit: a positive ``int`` (``TypeError`` or ``ValueError`` if not)."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, not {value}")
-    return value
-
-
-def concurrent_call(method: str) -> RuntimeError:
-    """The error of an accumulator call made while another one is running."""
-    return RuntimeError(
-        f"Accumulator.{method}() called while another call on the same accumulator is "
-        "running: an Accumulator is not thread-safe (use one per stream and thread)"
-    )
-
-
-class StepTable:
-    """The step states of one accumulator, at most ``max_steps`` of them.
-
-    A long-lived stream must not grow forever: when a new step would pass the
-    limit, the step that finished first (its terminal object arrived) is
-    dropped, or the oldest step if none has finished. A dropped step is
-    forgotten; later events for it are those of a step never seen.
-    """
-
-    __slots__ = ("finished", "max_steps", "states")
-
-    def __init__(self, max_steps: int) -> None:
-        self.states: dict[str, StepState] = {}
-        self.finished: dict[str, None] = {}  # in the order the steps finished
-        self.max_steps = max_steps
-
-    def open(self, step_id: str) -> StepState:
-        """The state of ``step_id``, created (making room) if the step is new."""
-        state = self.states.get(step_id)
-        if state is None:
-            if len(self.states) >= self.max_steps:
-                victim = next(iter(self.finished or self.states))
-                self.finished.pop(victim, None)
-                del self.states[victim]
-            state = self.states[step_id] = StepState()
-        return state
-
-
-def set_step(table: StepTable, event: str, step: RunStep) -> StreamError | None:
-    """Apply a full step object (created, in_progress or a terminal event).
-
-    The server's object replaces the snapshot. Deltas kept for a step never
-    created are merged into an opening object; a terminal object already
-    holds everything they carried, so it supersedes them.
-
-    Returns
-    -------
-    StreamError or None
-        What to raise once the event itself is delivered, if kept deltas
-        were refused. Each refused delta is skipped, as it would have been
-        live; the object and the other deltas are applied all the same.
-    """
-    state = table.open(step.id)
-    table.finished.pop(step.id, None)
-    if event in TERMINAL:
-        table.finished[step.id] = None
-    state.reset(step)
-    state.ended = event if event in TERMINAL else None
-    pending, state.pending = state.pending, []
-    if event in TERMINAL:
-        return None
-    refused = [exc for exc in (_merge_kept(state, d) for d in pending) if exc is not None]
-    if not refused:
-        return None
-    return StreamError(
-        f"{len(refused)} of the {len(pending)} deltas kept for step {step.id!r} refused "
-        f"when its {event!r} object arrived (the event and the rest are applied); "
-        f"the first: {refused[0]}",
-        event=DELTA,
-    )
-
-
-def _merge_kept(state: StepState, delta: RunStepDeltaEvent) -> StreamError | None:
-    """Merge a kept delta; a refusal is returned, so that the next ones still merge."""
-    try:
-        merge_delta(state, delta, event=DELTA)
-    except StreamError as exc:
-        return exc
-    return None
-
-
-def merge_delta(state: StepState, delta: RunStepDeltaEvent, *, event: str | None = None) -> None:
+def merge_delta(state: StepState, delta: RunStepDeltaEvent) -> None:
     """Merge one delta into ``state`` (or keep it, if the step has no snapshot yet).
 
     A delta after the step's terminal event merges into the server's final
@@ -279,7 +99,7 @@ def merge_delta(state: StepState, delta: RunStepDeltaEvent, *, event: str | None
 
     Raises
     ------
-    StreamError
+    MergeRefusedError
         If the delta's step details or a tool call's type differ from the
         snapshot's, or an index is out of bounds; the snapshot is left
         unchanged.
@@ -291,24 +111,35 @@ def merge_delta(state: StepState, delta: RunStepDeltaEvent, *, event: str | None
     body = delta.delta
     details = body.step_details
     extra = body.extra
-    try:
-        if extra:
-            _check_value(extra)
-        if details is not UNSET and details is not None:
-            _merge_details(state, snapshot.step_details, details)
-    except StreamError as exc:
-        if exc.event is None and event is not None:
-            raise StreamError(str(exc), event=event) from None
-        raise
+    if extra:
+        _check_value(extra)
+    if details is not UNSET and details is not None:
+        _merge_details(state, snapshot.step_details, details)
     if extra:
         _merge_step_fields(state, snapshot, extra)
+
+
+def merge_kept(state: StepState, pending: Iterable[RunStepDeltaEvent]) -> list[str]:
+    """Merge deltas kept for a step into its first snapshot; the reasons of those refused.
+
+    Each refused delta is skipped, as it would have been live; the others merge.
+    """
+    return [reason for reason in (_try_merge(state, d) for d in pending) if reason is not None]
+
+
+def _try_merge(state: StepState, delta: RunStepDeltaEvent) -> str | None:
+    try:
+        merge_delta(state, delta)
+    except MergeRefusedError as exc:
+        return exc.reason
+    return None
 
 
 def _merge_details(state: StepState, target: Any, details: Any) -> None:
     # Everything that can be refused is checked before anything is changed.
     if isinstance(details, _TOOL_CALL_DETAILS):
         if not isinstance(target, ToolCallsStepDetails):
-            raise StreamError(f"{details.type} delta for a {target.type} step")
+            raise MergeRefusedError(f"{details.type} delta for a {target.type} step")
         extra = details.extra
         if extra:
             _check_value(extra)
@@ -318,15 +149,15 @@ def _merge_details(state: StepState, target: Any, details: Any) -> None:
             _merge_extra(state, ("step_details",), target, extra)
         if calls:
             for call in calls:
-                _merge_call(state, target.tool_calls, call, new)
+                _merge_call(state, target, call, new)
     elif isinstance(details, UnknownStepDetailsDelta):
         if not isinstance(target, UnknownStepDetails) or target.type != details.type:
-            raise StreamError(f"{details.type} delta for a {target.type} step")
+            raise MergeRefusedError(f"{details.type} delta for a {target.type} step")
         _check_value(details)
         _merge_dict(state, ("step_details",), target, details, skip_index=False)
     else:
         if target.type != details.type:
-            raise StreamError(f"{details.type} delta for a {target.type} step")
+            raise MergeRefusedError(f"{details.type} delta for a {target.type} step")
         _check_value(details)
         _merge_struct(state, ("step_details",), target, details)
 
@@ -388,21 +219,41 @@ def _at(items: list[Any], index: list[int] | None, i: int) -> tuple[int, Any]:
     return pos, items[pos] if pos < len(index) and index[pos] == i else None
 
 
-def _known(state: StepState, key: Key, items: list[Any]) -> list[int] | None:
-    """The delta indexes of ``items`` if tracked (for this very list), else None."""
-    entry = state.indexes.get(key)
-    return entry[1] if entry is not None and entry[0] is items else None
+class IndexedList(list[Any]):
+    """A list merged by index that deltas filled out of index order (1 before 0).
+
+    Lists the server sends are in index order without gaps, so position i is
+    delta index i. Once a delta opens an item out of order, only the delta
+    index of each item says which is which: the list becomes an IndexedList,
+    which keeps them (``indexes``), so that any later merge into the same
+    snapshot, by an accumulator or by ``apply_delta`` call after call, finds
+    each item again. It encodes, compares and pickles as the list it is.
+    """
+
+    __slots__ = ("indexes",)
+
+    indexes: list[int]
 
 
-def _index(state: StepState, key: Key, items: list[Any]) -> list[int]:
-    """The delta indexes of ``items``, tracked from the first delta that changes it."""
-    index = _known(state, key, items)
+def _indexes(items: list[Any]) -> list[int] | None:
+    """The delta indexes of ``items``, or None where position is index."""
+    return items.indexes if type(items) is IndexedList else None
+
+
+def _insert(owner: Any, name: str, items: list[Any], pos: int, i: int, item: Any) -> list[Any]:
+    """Put ``item`` (delta index ``i``) at ``pos`` of ``owner``'s list ``name``; the list."""
+    index = _indexes(items)
     if index is None:
-        # Lists the server sent are in index order, without gaps. (A list a
-        # delta replaced starts over: it is not the one the entry described.)
-        index = list(range(len(items)))
-        state.indexes[key] = (items, index)
-    return index
+        if i == len(items):
+            items.append(item)
+            return items
+        ordered = IndexedList(items)
+        ordered.indexes = index = list(range(len(items)))
+        _set(owner, name, ordered)
+        items = ordered
+    items.insert(pos, item)
+    index.insert(pos, i)
+    return items
 
 
 def _prepare_calls(state: StepState, calls: list[Any], deltas: list[Any]) -> dict[int, Any]:
@@ -419,13 +270,13 @@ def _prepare_calls(state: StepState, calls: list[Any], deltas: list[Any]) -> dic
         _check_index(i, len(calls) + len(new), "tool call")
         kind = kinds.get(i)
         if kind is None:
-            call = _at(calls, _known(state, _CALLS, calls), i)[1]
+            call = _at(calls, _indexes(calls), i)[1]
             if call is None:
                 call = new[i] = _new_call(delta)
             objects[i] = call
             kind = kinds[i] = _call_type(call)
         if kind != delta.type:
-            raise StreamError(f"{delta.type} delta for the {kind} tool call at index {i}")
+            raise MergeRefusedError(f"{delta.type} delta for the {kind} tool call at index {i}")
         if isinstance(delta, CodeInterpreterToolCallDelta):
             _check_outputs(state, i, objects[i], delta, outputs)
         _check_value(delta)
@@ -446,7 +297,7 @@ def _check_outputs(
     current = body.outputs if isinstance(body, CodeInterpreter) else None
     if not isinstance(current, list):
         current = []  # a new list replaces what is there
-    index = _known(state, (i, "code_interpreter", "outputs"), current)
+    index = _indexes(current)
     added = 0
     for output in outputs:
         j = _item_index(output)
@@ -459,22 +310,22 @@ def _check_outputs(
             kinds[i, j] = theirs if existing is None else _item_type(existing)
         ours = kinds[i, j]
         if ours and theirs and ours != theirs:
-            raise StreamError(f"{theirs} delta for the {ours} output at index {j}")
+            raise MergeRefusedError(f"{theirs} delta for the {ours} output at index {j}")
 
 
 def _check_range(i: int, what: str) -> None:
     """Refuse an index that is negative or past MAX_INDEX; ``what`` names it ("index")."""
     if i < 0:
-        raise StreamError(f"negative {what} {i}")
+        raise MergeRefusedError(f"negative {what} {i}")
     if i >= MAX_INDEX:
-        raise StreamError(f"{what} {i} is past the limit ({MAX_INDEX - 1})")
+        raise MergeRefusedError(f"{what} {i} is past the limit ({MAX_INDEX - 1})")
 
 
 def _check_index(i: int, length: int, what: str) -> None:
     """Refuse an index that is negative, past the limit, or too far past the list's end."""
     _check_range(i, f"{what} index")
     if i > length + MAX_INDEX_GAP:
-        raise StreamError(
+        raise MergeRefusedError(
             f"{what} index {i} is more than {MAX_INDEX_GAP} past the end of the list "
             f"({length} items)"
         )
@@ -505,14 +356,13 @@ def _check_value(value: Any) -> None:
             _check_value(v)
 
 
-def _merge_call(state: StepState, calls: list[Any], delta: Any, new: dict[int, Any]) -> None:
+def _merge_call(state: StepState, details: Any, delta: Any, new: dict[int, Any]) -> None:
     i = delta.index
-    index = _index(state, _CALLS, calls)
-    pos, call = _at(calls, index, i)
+    calls = details.tool_calls
+    pos, call = _at(calls, _indexes(calls), i)
     if call is None:
         call = new.pop(i)
-        calls.insert(pos, call)
-        index.insert(pos, i)
+        _insert(details, "tool_calls", calls, pos, i, call)
     if isinstance(delta, UnknownToolCallDelta):
         # Keyed apart from typed calls: the Cython fast path looks fragments
         # up by (index, type, field) and must never find an unknown call's.
@@ -659,7 +509,7 @@ def _append(state: StepState, key: Key, target: Any, name: str, current: Any, te
         state.bufs[key].append(text)
         return
     if isinstance(current, str):
-        parts: list[str | bytearray] = [current, text] if current else [text]
+        parts: Fragments = [current, text] if current else [text]
     else:
         # The field holds a string from now on: what it holds is what the
         # merge goes by, and a map keeps its keys in the order they came.
@@ -772,7 +622,7 @@ def _merge_field(
                 new: list[Any] = []
                 _replace(state, k, target, name, current, new)
                 current = new
-            _merge_outputs(state, k, current, value, arg)
+            _merge_outputs(state, k, target, name, value, arg)
             return
     elif kind == _LIST:
         if isinstance(value, list):
@@ -814,20 +664,26 @@ def _item_type(item: Any) -> str | None:
 
 
 def _merge_outputs(
-    state: StepState, key: Key, outputs: list[Any], deltas: list[Any], tags: dict[str, type[Any]]
+    state: StepState,
+    key: Key,
+    owner: Any,
+    name: str,
+    deltas: list[Any],
+    tags: dict[str, type[Any]],
 ) -> None:
+    """Merge indexed output deltas into ``owner``'s list ``name`` (code outputs)."""
     # Indexes and types of code outputs were checked by _prepare_calls before
     # any change; the checks here hold for the same reasons there.
-    index = _index(state, key, outputs)
     for delta in deltas:
+        outputs = getattr(owner, name)
         i = _item_index(delta)
         assert i is not None  # _all_indexed
         kind = _item_type(delta)
-        pos, output = _at(outputs, index, i)
+        pos, output = _at(outputs, _indexes(outputs), i)
         if isinstance(output, dict) or _is_struct(output):
             have = _item_type(output)
             if have and kind and have != kind:
-                raise StreamError(f"{kind} delta for the {have} output at index {i}")
+                raise MergeRefusedError(f"{kind} delta for the {have} output at index {i}")
         else:
             cls = tags.get(kind) if kind is not None else None
             if isinstance(delta, UnknownObject) or (cls is None and kind is not None):
@@ -836,8 +692,7 @@ def _merge_outputs(
                 fresh = _blank(cls) if cls is not None else {}
             if output is None:
                 _check_index(i, len(outputs), "output")
-                outputs.insert(pos, fresh)
-                index.insert(pos, i)
+                _insert(owner, name, outputs, pos, i, fresh)
             else:  # not an object (a value kept as parsed): replaced by one
                 outputs[pos] = fresh
             output = fresh
@@ -901,7 +756,7 @@ def _merge_loose(
                 new: list[Any] = []
                 _replace(state, key, target, name, current, new)
                 current = new
-            _merge_indexed(state, key, current, value)
+            _merge_indexed(state, key, target, name, value)
         elif isinstance(current, list):
             current.extend(_copy(value))
         else:
@@ -919,164 +774,19 @@ def _indexed(items: Any) -> bool:
     )
 
 
-def _merge_indexed(state: StepState, key: Key, items: list[Any], deltas: list[Any]) -> None:
+def _merge_indexed(state: StepState, key: Key, owner: Any, name: str, deltas: list[Any]) -> None:
+    """Merge indexed map deltas into ``owner``'s list ``name`` (a map key or a field)."""
     # Out-of-range indexes were refused by _check_value before any change.
-    index = _index(state, key, items)
     for delta in deltas:
+        items = owner[name] if isinstance(owner, dict) else getattr(owner, name)
         i = delta["index"]
-        pos, item = _at(items, index, i)
+        pos, item = _at(items, _indexes(items), i)
         if item is None:
             item = {}
-            items.insert(pos, item)
-            index.insert(pos, i)
+            _insert(owner, name, items, pos, i, item)
         elif not isinstance(item, (dict, msgspec.Struct)):
             item = items[pos] = {}  # a value that is not an object: replaced by one
         if isinstance(item, dict):
             _merge_dict(state, (*key, i), item, delta, skip_index=True)
         else:
             _merge_struct(state, (*key, i), item, delta, skip_index=True)
-
-
-# -- public views --------------------------------------------------------------
-
-
-def apply_delta(
-    snapshot: RunStep, delta: RunStepDeltaEvent | Iterable[RunStepDeltaEvent]
-) -> RunStep:
-    """Merge delta events into a run-step snapshot, in place.
-
-    For callers that do their own framing; :class:`Accumulator` does the
-    same merge on a byte stream. The semantics are in docs/merge.md: tool
-    calls merge by their ``index``, text fields are concatenated, null never
-    erases a value, open maps and extra fields merge as the server builds
-    them. It merges whatever the snapshot's ``status``.
-
-    Parameters
-    ----------
-    snapshot : RunStep
-        The step to update, as sent by ``thread.run.step.created`` (or any
-        later full object). It is modified in place.
-    delta : RunStepDeltaEvent or iterable of RunStepDeltaEvent
-        One delta, or several in stream order. Pass several at once for long
-        streams: their fragments are joined once, where one call per delta
-        copies each growing string every time.
-
-    Returns
-    -------
-    RunStep
-        ``snapshot`` itself.
-
-    Raises
-    ------
-    StreamError
-        If a delta belongs to another step, or its step details or a tool
-        call's type differ from the snapshot's.
-    TypeError
-        If the arguments are not a ``RunStep`` and delta events.
-
-    Examples
-    --------
-    >>> step = stepwire.decode_step(created_body)
-    >>> stepwire.apply_delta(step, stepwire.decode_delta(delta_body))
-    """
-    if not isinstance(snapshot, RunStep):
-        raise TypeError(f"snapshot must be a RunStep, not {type(snapshot).__name__}")
-    deltas = (delta,) if isinstance(delta, RunStepDeltaEvent) else delta
-    state = StepState()
-    state.reset(snapshot)
-    state.indexes = _out_of_order_indexes(snapshot)
-    try:
-        for d in deltas:
-            if not isinstance(d, RunStepDeltaEvent):
-                raise TypeError(f"expected RunStepDeltaEvent, not {type(d).__name__}")
-            if d.id != snapshot.id:
-                raise StreamError(f"delta for step {d.id!r} applied to step {snapshot.id!r}")
-            merge_delta(state, d)
-    finally:
-        state.flush()
-        _remember_indexes(snapshot, state.indexes)
-    return snapshot
-
-
-# A list merged by index is kept in index order without gaps, so position i is
-# index i, except where deltas opened items out of order (index 1 before 0):
-# then only the delta indexes say which item is which. The Accumulator keeps
-# them in its StepState; apply_delta, called once per delta, keeps them here,
-# by snapshot, for as long as the snapshot lives.
-_INDEXES: dict[int, tuple[weakref.ref[RunStep], dict[Key, tuple[list[Any], list[int]]]]] = {}
-
-
-def _out_of_order_indexes(snapshot: RunStep) -> dict[Key, tuple[list[Any], list[int]]]:
-    entry = _INDEXES.get(id(snapshot))
-    if entry is None or entry[0]() is not snapshot:
-        return {}
-    return entry[1]
-
-
-def _remember_indexes(snapshot: RunStep, indexes: dict[Key, tuple[list[Any], list[int]]]) -> None:
-    key = id(snapshot)
-    if all(index[-1] == len(index) - 1 for _, index in indexes.values() if index):
-        _INDEXES.pop(key, None)  # positions are indexes again: nothing to remember
-        return
-    _INDEXES[key] = (weakref.ref(snapshot, lambda _: _INDEXES.pop(key, None)), indexes)
-
-
-class _StateView:
-    """A read-only mapping over the accumulator's step states, keeping those ``_has``."""
-
-    __slots__ = ("_states",)
-
-    def __init__(self, states: dict[str, StepState]) -> None:
-        self._states = states
-
-    @staticmethod
-    def _has(state: StepState) -> bool:
-        raise NotImplementedError
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k, s in list(self._states.items()) if self._has(s))
-
-    def __len__(self) -> int:
-        return sum(1 for s in self._states.values() if self._has(s))
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {list(self)!r}>"
-
-
-class StepSnapshots(_StateView, Mapping[str, RunStep]):
-    """``Accumulator.steps``: the merged snapshot of each step, by step id.
-
-    Reading a snapshot joins the text fragments merged since the last read;
-    the snapshot object is then updated in place by later events (until a
-    full object from the server replaces it).
-    """
-
-    __slots__ = ()
-
-    @staticmethod
-    def _has(state: StepState) -> bool:
-        return state.snapshot is not None
-
-    def __getitem__(self, step_id: str) -> RunStep:
-        state = self._states[step_id]
-        snapshot = state.snapshot
-        if snapshot is None:
-            raise KeyError(step_id)
-        state.flush()
-        return snapshot
-
-
-class PendingDeltas(_StateView, Mapping[str, list[RunStepDeltaEvent]]):
-    """``Accumulator.pending``: deltas of steps no full object has arrived for."""
-
-    __slots__ = ()
-
-    @staticmethod
-    def _has(state: StepState) -> bool:
-        return bool(state.pending)
-
-    def __getitem__(self, step_id: str) -> list[RunStepDeltaEvent]:
-        state = self._states[step_id]
-        if not state.pending:
-            raise KeyError(step_id)
-        return list(state.pending)

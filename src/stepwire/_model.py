@@ -9,11 +9,9 @@ Field policy, chosen so that decode -> encode -> parse is the identity:
   strings here; ``strict=True`` decoding checks them against the spec through
   the ``StrictAs`` annotations, which plain msgspec ignores.
 
-Every Struct but ``RunStep`` is ``gc=False``: decoded trees are acyclic, and
-keeping thousands of small objects out of the cycle collector is most of
-msgspec's lead over dict-building parsers when the collector is on. ``RunStep``
-supports weak references (``apply_delta`` needs them), which msgspec allows
-only with ``gc=True``: one tracked object per step, its children untracked.
+Every Struct is ``gc=False``: decoded trees are acyclic, and keeping
+thousands of small objects out of the cycle collector is most of msgspec's
+lead over dict-building parsers when the collector is on.
 
 Unknown tagged-union members (a tool call type stepwire does not know yet)
 are not Structs: they are ``UnknownObject`` dicts that hold the object as parsed
@@ -717,8 +715,7 @@ class _StepHeader(_Base, kw_only=True):
     metadata: Nullable[Metadata] = UNSET
 
 
-# weakref: apply_delta remembers, per snapshot, where calls opened out of order went.
-class RunStep(_StepHeader, kw_only=True, gc=True, weakref=True):
+class RunStep(_StepHeader, kw_only=True):
     """A step in the execution of a run (``thread.run.step``; Azure ``assistant.run.step``)."""
 
     step_details: StepDetails

@@ -1,15 +1,19 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Server-sent events to merged run-step snapshots: the compiled hot loop.
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, binding=True
+"""Framing an event stream, and the fast path of the dominant delta: the compiled twin.
 
-The same logic as ``_stream_py.py`` (the readable reference; the test suite
-runs on both), with the framing done on a C buffer and a fast path for the
-dominant event, a ``thread.run.step.delta`` carrying one string fragment of a
-tool call the step already has. That event is recognised by a strict scan of
-its JSON; the fragment is appended to the snapshot's fragment list and the
-event's ``data`` is decoded only if someone reads it. Anything the scan does
-not accept exactly (another shape, a ``\\u`` escape, a control character,
-invalid UTF-8, a tool call not seen before) goes to msgspec and the shared
-merge in ``_merge.py``, so both paths give the same result.
+The same framing as ``_stream_py.py`` (the test suite runs on both), on C
+buffers, plus a fast path for the dominant event: a ``thread.run.step.delta``
+carrying one string fragment of a tool call the step already has. That event
+is recognised by a strict scan of its JSON; the fragment is appended to the
+list ``StepState.fragments`` gives, and the event's ``data`` is decoded only
+if someone reads it. Anything the scan does not accept exactly (another
+shape, a ``\\u`` escape, a control character, invalid UTF-8, a string the
+state does not track) goes to the shared dispatch (``_dispatch``, whose
+docstring is the contract), so both paths give the same result.
+
+Framing is linear in the bytes fed, however they are chunked: the search for
+a line end resumes where the last one stopped, and bytes are moved only when
+lines before them are consumed.
 """
 
 from cpython.bytearray cimport (
@@ -19,7 +23,7 @@ from cpython.bytearray cimport (
     PyByteArray_Resize,
 )
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memchr, memcmp, memcpy, memmove
 
@@ -27,27 +31,26 @@ from libc.string cimport memchr, memcmp, memcpy, memmove
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
 
-from ._decode import _DELTA, _STEP, decode_api_error, decode_event
-from ._errors import StreamError
-from ._merge import (
+from ._dispatch import (
+    BOM,
     DELTA,
-    FULL,
-    MAX_EVENT_BYTES,
+    DELTA_DECODER,
+    DELTA_NAME,
+    LAZY,
     MAX_RETRY_DIGITS,
-    MAX_STEPS,
-    PendingDeltas,
-    StepSnapshots,
-    StepTable,
-    check_limit,
+    Dispatcher,
     concurrent_call,
-    merge_delta,
-    set_step,
 )
+from ._errors import StreamError
 
 IMPLEMENTATION = "cython"
 
-cdef object _LAZY = object()  # StreamEvent.data not decoded yet
-cdef Py_ssize_t _MAX_NAMES = 64
+cdef object _LAZY = LAZY
+cdef object _DECODER = DELTA_DECODER
+cdef bytes _BOM = BOM
+cdef bytes _DELTA_NAME_BYTES = DELTA_NAME
+cdef Py_ssize_t _DELTA_NAME_LEN = len(DELTA_NAME)
+cdef Py_ssize_t _MAX_RETRY_DIGITS = MAX_RETRY_DIGITS
 # A buffer this much larger than what it holds is given back: one huge chunk
 # or event must not pin its memory for the rest of a long-lived stream.
 cdef Py_ssize_t _SHRINK_ABOVE = 1 << 20
@@ -68,22 +71,8 @@ cdef str _OUTPUT = "output"
 cdef str _INPUT = "input"
 
 
-cdef class StreamEvent:
-    """One event of the stream.
-
-    Attributes
-    ----------
-    event : str
-        The event name (``"message"`` when the stream gave none).
-    data : RunStep, RunStepDeltaEvent, ApiError or bytes
-        A ``RunStep`` for the full step events, a ``RunStepDeltaEvent`` for
-        ``thread.run.step.delta``, an ``ApiError`` for ``error``; for every
-        other event, the data as sent (bytes).
-    id : str or None
-        The stream's last event id when the event was dispatched.
-    raw : bytes
-        The data as sent, for every event.
-    """
+cdef class Event:
+    """Storage of ``StreamEvent``: read-only fields, ``data`` decoded when first read."""
 
     cdef readonly str event
     cdef readonly object id
@@ -100,30 +89,8 @@ cdef class StreamEvent:
     def data(self):
         if self._data is _LAZY:
             # The fast path accepted this JSON only where msgspec decodes it too.
-            self._data = _DELTA.decode(self.raw)
+            self._data = _DECODER.decode(self.raw)
         return self._data
-
-    def __repr__(self):
-        return f"StreamEvent(event={self.event!r}, data={self.data!r})"
-
-    def __eq__(self, other):
-        try:
-            return (self.event, self.id, self.raw, self.data) == (
-                other.event, other.id, other.raw, other.data
-            )
-        except AttributeError:
-            return NotImplemented
-
-    __hash__ = None
-
-
-cdef inline StreamEvent _event(str name, object data, object id, bytes raw):
-    cdef StreamEvent ev = StreamEvent.__new__(StreamEvent)
-    ev.event = name
-    ev._data = data
-    ev.id = id
-    ev.raw = raw
-    return ev
 
 
 # -- the fast-path scanner -----------------------------------------------------
@@ -204,6 +171,13 @@ cdef inline bint _index(Scan* s, long* value) noexcept nogil:
     return True
 
 
+cdef inline const char* _line_end(const char* p, Py_ssize_t n) noexcept nogil:
+    """The first CR or LF of p[:n], or NULL."""
+    cdef const char* nl = <const char*>memchr(p, b'\n', n)
+    cdef const char* cr = <const char*>memchr(p, b'\r', (nl - p) if nl != NULL else n)
+    return cr if cr != NULL else nl
+
+
 cdef inline bint _ascii(const char* p, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(n):
@@ -236,48 +210,21 @@ cdef Py_ssize_t _unescape(const char* src, Py_ssize_t n, char* dst) noexcept nog
     return j
 
 
-cdef class Accumulator:
-    """Frames an event stream and keeps the merged snapshot of every run step.
+cdef class Framer:
+    """Framing state of ``Accumulator``, on C buffers; the fast path of the dominant delta."""
 
-    Feed it the bytes of a ``text/event-stream`` body in chunks split
-    anywhere; each call returns the events the chunk completed. Step events
-    update ``steps`` (see docs/merge.md for the merge rules).
-
-    Parameters
-    ----------
-    max_steps : int, default 10_000
-        The most step snapshots kept. A new step past it drops the step
-        that finished first (or the oldest, if none has), so a long-lived
-        stream does not grow without bound.
-    max_event_bytes : int, default 16 MiB
-        The largest event data accepted (its ``data`` lines joined), and the
-        longest line. Past it, the event is a ``StreamError`` and the rest of
-        it is discarded unbuffered, up to the blank line that ends it.
-
-    Notes
-    -----
-    An accumulator is not thread-safe: a call made while another call on the
-    same accumulator is running (from another thread) raises ``RuntimeError``
-    and changes nothing. Use one accumulator per stream and per thread.
-
-    Attributes
-    ----------
-    steps : Mapping[str, RunStep]
-        The merged snapshot of each step, by step id.
-    pending : Mapping[str, list[RunStepDeltaEvent]]
-        Deltas of steps no full object has arrived for yet, by step id.
-    done : bool
-        Whether the stream ended (``event: done`` or ``data: [DONE]``).
-    last_event_id : str or None
-        The last ``id:`` the stream set.
-    retry : int or None
-        The last ``retry:`` (reconnection time, milliseconds) the stream set.
-    """
-
-    cdef char* _buf  # bytes not yet framed
+    cdef char* _buf  # bytes not yet framed: at most an unfinished line, between feeds
     cdef Py_ssize_t _len, _cap
-    cdef char* _data  # data lines of the current event, each + "\n"
-    cdef Py_ssize_t _dlen, _dcap
+    cdef Py_ssize_t _scanned  # _buf[:_scanned] holds no line end: where the search resumes
+    # A line longer than a chunk: its start in _buf, then the chunks that carry
+    # it on, kept as fed (no copy), joined once when it ends.
+    cdef list _pieces
+    cdef Py_ssize_t _plen
+    # The data of the current event: its one data line as bytes (most events
+    # have one), or, from the second line on, all of them in a buffer, each + "\n".
+    cdef bytes _line1
+    cdef char* _data
+    cdef Py_ssize_t _dlen, _dcap  # _dlen counts a "\n" per line in either case
     cdef char* _name  # event name of the current event
     cdef Py_ssize_t _nlen, _ncap
     cdef char* _scratch  # unescaped fragments
@@ -285,44 +232,44 @@ cdef class Accumulator:
     cdef bint _has_data, _skip_lf, _bom
     cdef bint _skipping  # discarding an oversized event, up to its blank line
     cdef bint _busy
+    cdef bint _done  # the dispatch's, read after each dispatch (only it sets it)
     cdef Py_ssize_t _limit
-    cdef dict _names
-    cdef dict _states  # the table's states, looked up by the fast path
-    cdef object _table
-    cdef bytes _last_sid  # step id bytes of the last fast-path event
-    cdef object _last_state
-    cdef readonly object steps
-    cdef readonly object pending
-    cdef public bint done
-    cdef public object last_event_id
-    cdef public object retry
+    cdef object _dispatch
+    cdef object _event_type
+    cdef dict _states  # the dispatch's step states, looked up by the fast path
+    # The last string the fast path extended, valid until the next dispatch().
+    cdef bytes _fast_sid
+    cdef long _fast_index
+    cdef str _fast_kind, _fast_field
+    cdef list _fast_parts
+    cdef object _last_event_id
+    cdef object _retry
     cdef object __weakref__
 
-    def __cinit__(self):
+    def __cinit__(self, *args, **kwargs):
         self._buf = NULL
         self._data = NULL
         self._name = NULL
         self._scratch = NULL
 
-    def __init__(self, *, max_steps=MAX_STEPS, max_event_bytes=MAX_EVENT_BYTES):
-        self._table = StepTable(check_limit("max_steps", max_steps))
+    def _start(self, event_type, max_steps, max_event_bytes):
+        self._dispatch = Dispatcher(event_type, max_steps, max_event_bytes)
+        self._event_type = event_type
         # Py_ssize_t: larger limits are no limit at all on this machine.
-        self._limit = min(check_limit("max_event_bytes", max_event_bytes), PY_SSIZE_T_MAX)
-        self._len = self._dlen = self._nlen = 0
+        self._limit = min(self._dispatch.limit, PY_SSIZE_T_MAX)
+        self._len = self._dlen = self._nlen = self._scanned = 0
         self._has_data = False
         self._skipping = False
         self._busy = False
+        self._done = False
         self._skip_lf = False
         self._bom = True
-        self._names = {}
-        self._states = self._table.states
-        self._last_sid = None
-        self._last_state = None
-        self.steps = StepSnapshots(self._states)
-        self.pending = PendingDeltas(self._states)
-        self.done = False
-        self.last_event_id = None
-        self.retry = None
+        self._states = self._dispatch.states
+        self._fast_parts = None
+        self._pieces = []
+        self._plen = 0
+        self._last_event_id = None
+        self._retry = None
 
     def __dealloc__(self):
         PyMem_Free(self._buf)
@@ -330,8 +277,25 @@ cdef class Accumulator:
         PyMem_Free(self._name)
         PyMem_Free(self._scratch)
 
-    def __repr__(self):
-        return f"<Accumulator ({IMPLEMENTATION}) steps={len(self.steps)} done={self.done}>"
+    @property
+    def steps(self):
+        return self._dispatch.steps
+
+    @property
+    def pending(self):
+        return self._dispatch.pending
+
+    @property
+    def done(self):
+        return self._dispatch.done
+
+    @property
+    def last_event_id(self):
+        return self._last_event_id
+
+    @property
+    def retry(self):
+        return self._retry
 
     cdef int _grow(self, char** buf, Py_ssize_t* cap, Py_ssize_t need) except -1:
         cdef Py_ssize_t size
@@ -358,30 +322,6 @@ cdef class Accumulator:
             cap[0] = size
 
     def feed(self, chunk):
-        """Take the next bytes of the stream.
-
-        Parameters
-        ----------
-        chunk : bytes, bytearray or memoryview
-            Any part of the body: it may end mid-line, mid-character, or
-            between the CR and LF of a line end.
-
-        Returns
-        -------
-        list of StreamEvent
-            The events this chunk completed, in stream order.
-
-        Raises
-        ------
-        StreamError
-            If an event cannot be decoded or applied. The error names the
-            event, carries the events completed before it (``.events``), and
-            leaves the accumulator ready for the next ``feed()``.
-        TypeError
-            If ``chunk`` is not bytes-like.
-        RuntimeError
-            If another call on this accumulator is running (another thread).
-        """
         cdef bytes b
         if type(chunk) is bytes:
             b = <bytes>chunk
@@ -400,6 +340,7 @@ cdef class Accumulator:
 
     cdef list _feed(self, bytes b):
         cdef const char* src
+        cdef const char* eol
         cdef Py_ssize_t n
         src = PyBytes_AS_STRING(b)
         n = PyBytes_GET_SIZE(b)
@@ -408,42 +349,90 @@ cdef class Accumulator:
             if src[0] == b'\n':  # the LF of a CRLF split across chunks
                 src += 1
                 n -= 1
+        if not self._bom and self._len >= 6 and self._scanned == self._len and n:
+            # _buf holds the start of a line, long enough to tell its field.
+            eol = _line_end(src, n)
+            if eol == NULL:
+                self._pieces.append(b if n == PyBytes_GET_SIZE(b) else src[:n])
+                self._plen += n
+                if self._too_long():
+                    self._len = self._scanned = 1  # as _frame does: one byte kept
+                    self._pieces = []
+                    self._plen = 0
+                    self._shrink(&self._buf, &self._cap, 1)
+                    raise self._oversize([])
+                return []
+            if self._pieces:
+                if memcmp(self._buf, b"data:", 5) == 0:
+                    return self._end_data_line(src, n, eol)
+                self._join_pieces()
         self._grow(&self._buf, &self._cap, self._len + n)
         memcpy(self._buf + self._len, src, n)
         self._len += n
         if self._bom:
-            if self._len < 3 and memcmp(self._buf, b"\xef\xbb\xbf", self._len) == 0:
+            if self._len < 3 and memcmp(self._buf, <const char*>_BOM, self._len) == 0:
                 return []
             self._bom = False
-            if memcmp(self._buf, b"\xef\xbb\xbf", 3) == 0:
+            if memcmp(self._buf, <const char*>_BOM, 3) == 0:
                 self._consume(3)
         return self._frame(False)
 
+    cdef int _join_pieces(self) except -1:
+        """Append the pieces of the unfinished line to its start in _buf: one copy each."""
+        cdef bytes piece
+        self._grow(&self._buf, &self._cap, self._len + self._plen)
+        for piece in self._pieces:
+            memcpy(self._buf + self._len, PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece))
+            self._len += PyBytes_GET_SIZE(piece)
+        self._scanned = self._len
+        self._pieces = []
+        self._plen = 0
+        return 0
+
+    cdef list _end_data_line(self, const char* src, Py_ssize_t n, const char* eol):
+        """A long data line ends in this chunk: its value is joined once, into the bytes
+        the event carries; the rest of the chunk is framed as usual."""
+        cdef Py_ssize_t off = 6 if self._buf[5] == b' ' else 5
+        cdef Py_ssize_t vlen = self._len - off + self._plen + (eol - src)
+        cdef const char* rest = eol + 1
+        cdef bytes value, piece
+        cdef char* out
+        if eol[0] == b'\r':
+            if rest < src + n and rest[0] == b'\n':
+                rest += 1
+            elif rest == src + n:
+                self._skip_lf = True  # a CRLF may be split across chunks
+        value = None
+        if self._dlen + vlen <= self._limit:  # else _data_line refuses it, as _field would
+            value = PyBytes_FromStringAndSize(NULL, vlen)
+            out = PyBytes_AS_STRING(value)
+            memcpy(out, self._buf + off, self._len - off)
+            out += self._len - off
+            for piece in self._pieces:
+                memcpy(out, PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece))
+                out += PyBytes_GET_SIZE(piece)
+            memcpy(out, src, eol - src)
+        self._pieces = []
+        self._plen = 0
+        # What follows the line is buffered first: if the line is refused, it waits
+        # for the next feed(), as after any refused line.
+        self._len = self._scanned = 0
+        self._grow(&self._buf, &self._cap, src + n - rest)
+        memcpy(self._buf, rest, src + n - rest)
+        self._len = src + n - rest
+        self._shrink(&self._buf, &self._cap, self._len)
+        events = []
+        self._data_line(NULL if value is None else PyBytes_AS_STRING(value), vlen, value, events)
+        return self._frame(False)
+
     def close(self):
-        """Mark the end of the input, and return what it completes.
-
-        The HTML standard drops an event the stream did not end with a blank
-        line. Recorded API streams do end that way, so stepwire dispatches the
-        last event, its unterminated last line included; a body cut inside
-        JSON then fails to decode with a ``StreamError``.
-
-        Returns
-        -------
-        list of StreamEvent
-
-        Raises
-        ------
-        StreamError
-            If the last event cannot be decoded or applied.
-        RuntimeError
-            If another call on this accumulator is running (another thread).
-        """
         if self._busy:
             raise concurrent_call("close")
         self._busy = True
         try:
             self._bom = False
             self._skip_lf = False
+            self._join_pieces()
             self._grow(&self._buf, &self._cap, self._len + 2)
             if self._len:
                 self._buf[self._len] = b'\n'
@@ -455,32 +444,38 @@ cdef class Accumulator:
             self._busy = False
 
     cdef void _consume(self, Py_ssize_t n) noexcept:
-        memmove(self._buf, self._buf + n, self._len - n)
-        self._len -= n
+        if n:
+            memmove(self._buf, self._buf + n, self._len - n)
+            self._len -= n
+        self._scanned = 0
 
     cdef list _frame(self, bint closing):
         cdef list events = []
         cdef const char* base = self._buf
         cdef const char* p = base
         cdef const char* end = base + self._len
-        cdef const char* nl
+        cdef const char* nl = NULL  # the next LF at or after p, once searched
         cdef const char* cr
         cdef const char* line_end
         cdef const char* next_line
-        cdef object event
+        cdef const char* search = base + self._scanned
         while p < end:
-            nl = <const char*>memchr(p, b'\n', end - p)
-            line_end = nl if nl != NULL else end
-            cr = <const char*>memchr(p, b'\r', line_end - p)
+            if nl == NULL or nl < p:
+                nl = <const char*>memchr(search, b'\n', end - search)
+                if nl == NULL:
+                    nl = end  # none up to the end: never searched again this call
+            line_end = nl
+            cr = <const char*>memchr(search, b'\r', line_end - search)
+            search = p  # only the first line resumes an earlier search
             if cr != NULL:
                 line_end = cr
-                if cr + 1 == nl:
+                if cr + 1 == nl and nl != end:
                     next_line = nl + 1
                 else:
                     next_line = cr + 1
                     if next_line == end and not closing:
                         self._skip_lf = True  # a CRLF may be split across chunks
-            elif nl != NULL:
+            elif nl != end:
                 next_line = nl + 1
             else:
                 break  # an unterminated line: wait for more
@@ -489,61 +484,56 @@ cdef class Accumulator:
                     if self._skipping:
                         self._skipping = False
                     else:
-                        event = self._dispatch()
-                        if event is not None:
-                            events.append(event)
+                        self._dispatch_event(events)
                         self._shrink(&self._data, &self._dcap, 0)
                 elif self._skipping:
                     pass
                 elif line_end - p > self._limit and not (
                     line_end - p >= 5 and memcmp(p, b"data:", 5) == 0
                 ):
-                    raise self._oversize()  # data lines are measured by _field
+                    raise self._oversize(events)  # data lines are measured by _field
                 elif p[0] != b':':  # ":" starts a comment
-                    self._field(p, line_end - p)
-            except StreamError as exc:
+                    self._field(p, line_end - p, events)
+            except StreamError:
                 self._consume(next_line - base)
-                exc.events = events + exc.events  # with an event delivered alongside the error
                 raise
             p = next_line
+            search = p
         self._consume(p - base)
+        self._scanned = self._len  # what is left is one unfinished line
         if (self._skipping and self._len) or self._too_long():
             # Only one byte of a line being discarded is kept: enough to know
             # that the bytes that end it end a line, not the event.
-            self._len = 1
+            self._len = self._scanned = 1
             self._shrink(&self._buf, &self._cap, self._len)
             if not self._skipping:
-                exc = self._oversize()
-                exc.events = events
-                raise exc
+                raise self._oversize(events)
         self._shrink(&self._buf, &self._cap, self._len)
         return events
 
     cdef bint _too_long(self) noexcept:
         """Whether the line not ended yet already passes the limit, as it will when ended."""
         cdef Py_ssize_t value
+        cdef Py_ssize_t size = self._len + self._plen
         if self._len >= 5 and memcmp(self._buf, b"data:", 5) == 0:
-            value = self._len - (6 if self._len > 5 and self._buf[5] == b' ' else 5)
+            value = size - (6 if self._len > 5 and self._buf[5] == b' ' else 5)
             return self._dlen + value > self._limit
-        return self._len > self._limit and not (
+        return size > self._limit and not (
             self._len < 5 and memcmp(self._buf, b"data:", self._len) == 0
         )
 
-    cdef object _oversize(self):
-        """Refuse the current event (its data or a line passed ``max_event_bytes``): the error."""
-        cdef object name = self._event_name() if self._nlen else None
+    cdef object _oversize(self, list events):
+        """Refuse the current event (its data or a line passed the limit): the error."""
+        exc = self._dispatch.oversize(PyBytes_FromStringAndSize(self._name, self._nlen), events)
         self._has_data = False
+        self._line1 = None
         self._dlen = 0
         self._nlen = 0
         self._skipping = True
         self._shrink(&self._data, &self._dcap, 0)
-        return StreamError(
-            f"event larger than max_event_bytes ({self._limit} bytes); "
-            "discarded up to its end",
-            event=name,
-        )
+        return exc
 
-    cdef int _field(self, const char* line, Py_ssize_t n) except -1:
+    cdef int _field(self, const char* line, Py_ssize_t n, list events) except -1:
         cdef const char* colon = <const char*>memchr(line, b':', n)
         cdef Py_ssize_t flen = n
         cdef const char* value = line + n
@@ -557,21 +547,14 @@ cdef class Accumulator:
                 value += 1
                 vlen -= 1
         if flen == 4 and memcmp(line, b"data", 4) == 0:
-            if self._dlen + vlen > self._limit:  # the data joined, as _stream_py counts it
-                raise self._oversize()
-            self._grow(&self._data, &self._dcap, self._dlen + vlen + 1)
-            memcpy(self._data + self._dlen, value, vlen)
-            self._dlen += vlen
-            self._data[self._dlen] = b'\n'
-            self._dlen += 1
-            self._has_data = True
+            self._data_line(value, vlen, None, events)
         elif flen == 5 and memcmp(line, b"event", 5) == 0:
             self._grow(&self._name, &self._ncap, vlen)
             memcpy(self._name, value, vlen)
             self._nlen = vlen
         elif flen == 2 and memcmp(line, b"id", 2) == 0:
             if memchr(value, 0, vlen) == NULL:
-                self.last_event_id = PyUnicode_DecodeUTF8(value, vlen, "replace")
+                self._last_event_id = PyUnicode_DecodeUTF8(value, vlen, "replace")
         elif flen == 5 and memcmp(line, b"retry", 5) == 0:
             if vlen == 0:
                 return 0
@@ -581,68 +564,69 @@ cdef class Accumulator:
             while vlen > 1 and value[0] == b'0':
                 value += 1
                 vlen -= 1
-            if vlen <= MAX_RETRY_DIGITS:
-                self.retry = int(PyBytes_FromStringAndSize(value, vlen))
+            if vlen <= _MAX_RETRY_DIGITS:
+                self._retry = int(PyBytes_FromStringAndSize(value, vlen))
         return 0
 
-    cdef str _event_name(self):
-        cdef bytes key
-        cdef object name
-        if self._nlen == 21 and memcmp(self._name, b"thread.run.step.delta", 21) == 0:
-            return _DELTA_NAME
-        key = PyBytes_FromStringAndSize(self._name, self._nlen)
-        name = self._names.get(key)
-        if name is None:
-            name = key.decode("utf-8", "replace") or "message"
-            if len(self._names) < _MAX_NAMES:
-                self._names[key] = name
-        return <str>name
+    cdef int _data_line(self, const char* value, Py_ssize_t vlen, bytes made, list events) except -1:
+        """Add a data line's value (``made``, if already built as bytes) to the event's data."""
+        if self._dlen + vlen > self._limit:  # the data joined, as _stream_py counts it
+            raise self._oversize(events)
+        if not self._has_data:
+            # One copy, straight into the bytes the event will carry.
+            self._line1 = made if made is not None else PyBytes_FromStringAndSize(value, vlen)
+            self._dlen = vlen + 1
+            self._has_data = True
+            return 0
+        if self._line1 is not None:  # a second line: the lines go to the buffer
+            self._grow(&self._data, &self._dcap, self._dlen)
+            memcpy(self._data, PyBytes_AS_STRING(self._line1), self._dlen - 1)
+            self._data[self._dlen - 1] = b'\n'
+            self._line1 = None
+        self._grow(&self._data, &self._dcap, self._dlen + vlen + 1)
+        memcpy(self._data + self._dlen, value, vlen)
+        self._dlen += vlen
+        self._data[self._dlen] = b'\n'
+        self._dlen += 1
+        return 0
 
-    cdef object _dispatch(self):
+    cdef int _dispatch_event(self, list events) except -1:
         cdef Py_ssize_t rlen
-        cdef str name
-        cdef bytes raw
-        cdef object data, delta, refused
+        cdef Event ev
+        cdef bytes name, raw
+        cdef const char* data
         if not self._has_data:
             self._nlen = 0
-            return None
+            return 0
         rlen = self._dlen - 1  # the last data line's "\n" is not data
-        name = self._event_name()
+        raw = self._line1
+        data = PyBytes_AS_STRING(raw) if raw is not None else self._data
+        self._line1 = None
         self._has_data = False
         self._dlen = 0
+        if (not self._done and self._nlen == _DELTA_NAME_LEN
+                and memcmp(self._name, <const char*>_DELTA_NAME_BYTES, _DELTA_NAME_LEN) == 0
+                and self._fast_delta(data, rlen)):
+            self._nlen = 0
+            ev = <Event>Event.__new__(self._event_type)
+            ev.event = _DELTA_NAME
+            ev._data = _LAZY
+            ev.id = self._last_event_id
+            ev.raw = raw if raw is not None else PyBytes_FromStringAndSize(data, rlen)
+            events.append(ev)
+            return 0
+        name = PyBytes_FromStringAndSize(self._name, self._nlen)
         self._nlen = 0
-        if self.done:
-            raise StreamError("event after the end of the stream ('done')", event=name)
-        if name == "done" or (rlen == 6 and memcmp(self._data, b"[DONE]", 6) == 0):
-            self.done = True
-            return None
-        if name is _DELTA_NAME:
-            if self._fast_delta(rlen):
-                return _event(name, _LAZY, self.last_event_id,
-                              PyBytes_FromStringAndSize(self._data, rlen))
-            raw = PyBytes_FromStringAndSize(self._data, rlen)
-            delta = decode_event(_DELTA, raw, name)
-            self._last_sid = None  # the table may drop a step: no cached state survives
-            merge_delta(self._table.open(delta.id), delta, event=name)
-            return _event(name, delta, self.last_event_id, raw)
-        raw = PyBytes_FromStringAndSize(self._data, rlen)
-        if name in FULL:
-            data = decode_event(_STEP, raw, name)
-            # The snapshot is a second decode: deltas change it in place, and
-            # the event must go on saying what the server sent.
-            self._last_sid = None
-            refused = set_step(self._table, name, _STEP.decode(raw))
-            if refused is not None:
-                # The event is applied: it goes out with the error, as completed.
-                refused.events = [_event(name, data, self.last_event_id, raw)]
-                raise refused
-        elif name == "error":
-            data = decode_api_error(raw)
-        else:
-            data = raw
-        return _event(name, data, self.last_event_id, raw)
+        self._fast_parts = None  # the dispatch may replace or drop any state
+        if raw is None:
+            raw = PyBytes_FromStringAndSize(data, rlen)
+        try:
+            self._dispatch.dispatch(name, raw, self._last_event_id, events)
+        finally:
+            self._done = self._dispatch.done
+        return 0
 
-    cdef bint _fast_delta(self, Py_ssize_t n) except -1:
+    cdef bint _fast_delta(self, const char* data, Py_ssize_t n) except -1:
         """Merge the dominant delta shape directly; False hands it to msgspec."""
         cdef Scan s
         cdef const char* sid
@@ -655,8 +639,8 @@ cdef class Accumulator:
         cdef str tname, fname
         cdef object state, parts, last
         cdef Py_ssize_t count, size
-        s.p = self._data
-        s.end = self._data + n
+        s.p = data
+        s.end = data + n
         if not (_lit(&s, b"{", 1) and _lit(&s, b'"id"', 4) and _lit(&s, b":", 1)
                 and _str(&s, &sid, &sid_len, &esc_sid) and not esc_sid):
             return False
@@ -712,10 +696,12 @@ cdef class Accumulator:
             fname = _INPUT
         else:
             return False
-        # The step: the one of the last fast event, most of the time.
-        if (self._last_sid is not None and PyBytes_GET_SIZE(self._last_sid) == sid_len
-                and memcmp(PyBytes_AS_STRING(self._last_sid), sid, sid_len) == 0):
-            state = self._last_state
+        # The string: the one of the last fast event, most of the time.
+        if (self._fast_parts is not None and self._fast_index == index
+                and self._fast_kind is tname and self._fast_field is fname
+                and PyBytes_GET_SIZE(self._fast_sid) == sid_len
+                and memcmp(PyBytes_AS_STRING(self._fast_sid), sid, sid_len) == 0):
+            parts = self._fast_parts
         else:
             try:
                 state = self._states.get(PyUnicode_DecodeUTF8(sid, sid_len, NULL))
@@ -723,13 +709,16 @@ cdef class Accumulator:
                 return False
             if state is None:
                 return False
-            self._last_sid = PyBytes_FromStringAndSize(sid, sid_len)
-            self._last_state = state
-        # Only a string the merge already tracks: a new call, a new field or a
-        # replaced snapshot takes the shared path, which sets these up.
-        parts = (<dict>(<object>state).bufs).get((index, tname, fname))
-        if parts is None:
-            return False
+            # Only a string the merge already tracks, of a step not ended: the
+            # shared path sets up new calls, new fields and replaced objects.
+            parts = state.fragments(index, tname, fname)
+            if parts is None:
+                return False
+            self._fast_sid = PyBytes_FromStringAndSize(sid, sid_len)
+            self._fast_index = index
+            self._fast_kind = tname
+            self._fast_field = fname
+            self._fast_parts = <list>parts
         if esc_frag:
             self._grow(&self._scratch, &self._scap, frag_len)
             frag_len = _unescape(frag, frag_len, self._scratch)

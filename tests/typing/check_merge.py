@@ -34,12 +34,13 @@ def merger(step: stepwire.RunStep, deltas: list[stepwire.RunStepDeltaEvent]) -> 
     assert_type(m, stepwire.StepMerger)
     assert_type(m.snapshot, stepwire.RunStep)
     for delta in deltas:
-        assert_type(m.apply(delta), stepwire.RunStep)
+        m.apply(delta)  # merges; the joined snapshot is read from .snapshot
+    m.apply(deltas)
     assert_type(m.snapshot.step_details, stepwire.StepDetails)
 
 
 def merge_pending(acc: stepwire.Accumulator, step: stepwire.RunStep) -> None:
     # Deltas that arrived before their step's full object, merged by hand.
     m = stepwire.StepMerger(step)
-    for delta in acc.pending[step.id]:
-        assert_type(m.apply(delta), stepwire.RunStep)
+    m.apply(acc.pending[step.id])
+    assert_type(m.snapshot, stepwire.RunStep)

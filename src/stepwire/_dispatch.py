@@ -1,0 +1,228 @@
+"""Every stream event but the fast path's, in one place: decode, merge or replace, refuse.
+
+The stream twins (``_stream_py``, ``_stream_c``) frame the bytes; each
+complete event goes to :meth:`Dispatcher.dispatch`, except the one the
+compiled fast path merges itself. The contract between them is this module
+and :meth:`StepState.fragments <stepwire._state.StepState.fragments>`, no more:
+
+- a twin calls ``Dispatcher(event_type, max_steps, max_event_bytes)`` once,
+  and reads ``limit`` (the event size limit), ``steps``, ``pending`` and
+  ``done``;
+- for each complete event, ``dispatch(name, data, last_event_id, events)``
+  with the raw name and data bytes: it appends the event to ``events`` (the
+  list the twin's ``feed()`` returns), or raises a ``StreamError`` that
+  carries them;
+- for an event over the limit, ``oversize(name, events)`` is the error;
+- the fast path may merge a ``thread.run.step.delta`` (``DELTA_NAME``)
+  itself, only by appending its one fragment to a list that
+  ``states[step_id].fragments(index, kind, field)`` returned, and only while
+  ``done`` is false. Such a list stays the string's until the next
+  ``dispatch()``. The event it makes carries ``LAZY`` as data, decoded with
+  ``DELTA_DECODER`` when read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Union
+
+import msgspec
+
+from ._decode import _DELTA, _STEP, Decoder
+from ._errors import DecodeError, StreamError
+from ._failures import FAILURES
+from ._limits import MAX_RETRY_DIGITS, check_limit
+from ._merge import MergeRefusedError, merge_delta, merge_kept
+from ._model import ApiError, RunStep, RunStepDeltaEvent
+from ._state import StepTable
+from ._views import PendingDeltas, StepSnapshots
+
+__all__ = [
+    "BOM",
+    "DELTA",
+    "DELTA_DECODER",
+    "DELTA_NAME",
+    "FULL",
+    "LAZY",
+    "MAX_RETRY_DIGITS",
+    "OPENING",
+    "TERMINAL",
+    "Dispatcher",
+    "EventData",
+    "EventType",
+    "concurrent_call",
+    "decode_api_error",
+]
+
+DELTA = "thread.run.step.delta"
+DELTA_NAME = DELTA.encode()
+# Step events whose data is the server's full object. The first two open (or
+# restate) a step; the others end it.
+OPENING = frozenset({"thread.run.step.created", "thread.run.step.in_progress"})
+TERMINAL = frozenset(
+    {
+        "thread.run.step.completed",
+        "thread.run.step.failed",
+        "thread.run.step.cancelled",
+        "thread.run.step.expired",
+    }
+)
+FULL = OPENING | TERMINAL
+
+#: A UTF-8 byte order mark, skipped at the start of a stream.
+BOM = b"\xef\xbb\xbf"
+#: ``StreamEvent.data`` of a fast-path event, not decoded yet.
+LAZY: Any = object()
+#: What a fast-path event's data is decoded with.
+DELTA_DECODER: Decoder[RunStepDeltaEvent] = _DELTA
+
+#: What ``StreamEvent.data`` holds, by event: a ``RunStep`` for the full step
+#: events, a ``RunStepDeltaEvent`` for deltas, an ``ApiError`` for ``error``,
+#: the data as sent for any other event.
+EventData = Union[RunStep, RunStepDeltaEvent, ApiError, bytes]
+
+_MAX_NAMES = 64  # event names kept decoded; a hostile stream cannot grow the cache
+
+
+class EventType(Protocol):
+    """The public ``StreamEvent`` class, as the dispatch builds events."""
+
+    def __call__(self, event: str, data: Any, id: str | None, raw: bytes) -> Any: ...
+
+
+def concurrent_call(method: str) -> RuntimeError:
+    """The error of an accumulator call made while another one is running."""
+    return RuntimeError(
+        f"Accumulator.{method}() called while another call on the same accumulator is "
+        "running: an Accumulator is not thread-safe (use one per stream and thread)"
+    )
+
+
+class Dispatcher:
+    """The shared half of one accumulator: its steps, and every event but the fast path's."""
+
+    __slots__ = ("_event", "_names", "done", "limit", "pending", "states", "steps", "table")
+
+    def __init__(self, event_type: EventType, max_steps: int, max_event_bytes: int) -> None:
+        self.table = StepTable(check_limit("max_steps", max_steps))
+        self.limit = check_limit("max_event_bytes", max_event_bytes)
+        self.states = self.table.states
+        self.steps = StepSnapshots(self.states)
+        self.pending = PendingDeltas(self.states)
+        self.done = False
+        self._event = event_type
+        self._names: dict[bytes, str] = {}
+
+    def name(self, raw: bytes) -> str:
+        """An event name, decoded (``"message"`` when the stream gave none)."""
+        name = self._names.get(raw)
+        if name is None:
+            name = raw.decode("utf-8", "replace") or "message"
+            if len(self._names) < _MAX_NAMES:
+                self._names[raw] = name
+        return name
+
+    def oversize(self, name: bytes, events: list[Any]) -> StreamError:
+        """The error of an event whose data or a line passed the limit."""
+        return StreamError(
+            f"event larger than max_event_bytes ({self.limit} bytes); discarded up to its end",
+            event=self.name(name) if name else None,
+            events=events,
+        )
+
+    def dispatch(self, name: bytes, raw: bytes, id: str | None, events: list[Any]) -> None:
+        """Apply one complete event, and append it to ``events``.
+
+        Raises
+        ------
+        StreamError
+            If the event cannot be decoded or applied, carrying ``events``;
+            an event applied despite a refusal (kept deltas refused when
+            their step's object arrived) is the last of them.
+        """
+        text = self.name(name)
+        if self.done:
+            raise StreamError(
+                "event after the end of the stream ('done')", event=text, events=events
+            )
+        if text == "done" or raw == b"[DONE]":
+            self.done = True
+            return
+        data: Any
+        if text == DELTA:
+            data = _decode(_DELTA, raw, text, events)
+            try:
+                merge_delta(self.table.open(data.id), data)
+            except MergeRefusedError as exc:
+                raise StreamError(exc.reason, event=text, events=events) from None
+        elif text in FULL:
+            data = _decode(_STEP, raw, text, events)
+            # The snapshot is a second decode: deltas change it in place, and
+            # the event must go on saying what the server sent.
+            refused, kept = self._replace(text, _STEP.decode(raw))
+            if refused:
+                # The event is applied: it goes out with the error, as completed.
+                events.append(self._event(text, data, id, raw))
+                raise StreamError(
+                    f"{len(refused)} of the {kept} deltas kept for step {data.id!r} refused "
+                    f"when its {text!r} object arrived (the event and the rest are applied); "
+                    f"the first: {refused[0]}",
+                    event=DELTA,
+                    events=events,
+                )
+        elif text == "error":
+            data = decode_api_error(raw)
+        else:
+            data = raw
+        events.append(self._event(text, data, id, raw))
+
+    def _replace(self, event: str, step: RunStep) -> tuple[list[str], int]:
+        """Make a full step object the step's snapshot; the kept deltas refused, of how many.
+
+        Deltas kept for a step never created are merged into an opening
+        object; a terminal object already holds everything they carried, so
+        it supersedes them.
+        """
+        ended = event in TERMINAL
+        state = self.table.open(step.id)
+        self.table.finish(step.id, ended)
+        state.reset(step, event if ended else None)
+        pending, state.pending = state.pending, []
+        if ended or not pending:
+            return [], len(pending)
+        return merge_kept(state, pending), len(pending)
+
+
+def _decode(decoder: Decoder[Any], raw: bytes, event: str, events: list[Any]) -> Any:
+    """Decode an event's data; a bad one is a StreamError with the body's path."""
+    try:
+        return decoder.decode(raw)
+    except DecodeError as exc:
+        raise StreamError(
+            exc.reason, event=event, events=events, path=exc.path, offset=exc.offset
+        ) from exc
+
+
+class _ErrorBody(msgspec.Struct, gc=False):
+    error: Any = msgspec.UNSET
+
+
+_ERROR_BODY = msgspec.json.Decoder(_ErrorBody)
+_API_ERROR = msgspec.json.Decoder(ApiError)
+
+
+def decode_api_error(buf: bytes) -> ApiError:
+    """The data of an ``event: error``: ``{"error": {...}}`` or the bare object.
+
+    Never raises: an error event must reach the caller, so data that is not
+    such an object becomes ``ApiError(message=<the data as text>)``.
+    """
+    try:
+        body = _ERROR_BODY.decode(buf)
+        if isinstance(body.error, dict):
+            return msgspec.convert(body.error, ApiError)
+        if body.error is msgspec.UNSET:
+            return _API_ERROR.decode(buf)
+    # an error object of the wrong shape, a number msgspec cannot hold, bad bytes
+    except FAILURES:
+        pass
+    return ApiError(message=buf.decode("utf-8", "replace"))
