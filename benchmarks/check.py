@@ -11,10 +11,11 @@ The floors live in ``benchmarks/floors.toml``, one ``[[floor]]`` table each::
 A ratio is the first contender's median time per unit over the second's. Every
 contender a floor names is timed in the same interleaved rounds, in one
 process, with the garbage collector on (:func:`benchmarks.timing.interleaved`),
-on the same bytes as the pytest-benchmark suite. A floor that fails is measured
-again in fresh rounds (``--retries``) and fails the check only if it fails
-every time: a burst of load on the other core must not fail CI, a real
-regression fails every attempt.
+on the same bytes as the pytest-benchmark suite (a slow scenario of
+``MAX_ROUNDS``, ``frame-long-line``, in fewer rounds of its own). A floor that
+fails is measured again in fresh rounds (``--retries``) and fails the check
+only if it fails every time: a burst of load on the other core must not fail
+CI, a real regression fails every attempt.
 
 Exit status: 0 when every floor holds, 1 when one fails, 2 when the floors
 file or a contender it names is unusable (e.g. the Cython extension is not
@@ -38,6 +39,7 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = [
     "FLOORS",
+    "MAX_ROUNDS",
     "Floor",
     "FloorsError",
     "Result",
@@ -51,6 +53,13 @@ __all__ = [
 FLOORS = Path(__file__).with_name("floors.toml")
 PAGE_STEPS = 100
 PAGE_SEED = 1  # the pages of benchmarks/test_decode.py
+# frame-long-line, per build: the payload's bytes and the chunks' bytes (None: the whole
+# body in one chunk), by contender name. No floor uses 1 MiB; docs/performance.md says why.
+LONG_LINES: dict[str, tuple[int, int | None]] = {
+    "1 MiB": (1 << 20, 4096),
+    "8 MiB": (8 << 20, 4096),
+    "8 MiB in one chunk": (8 << 20, None),
+}
 
 # Seconds per call of each named callable, measured side by side.
 Measure = Callable[[Mapping[str, Callable[[], Any]]], Mapping[str, float]]
@@ -217,13 +226,63 @@ def _stream(events: int) -> dict[str, Timed]:
     return {name: Timed(run, events) for name, run in runs.items()}
 
 
+def _frame(accumulator: Callable[[], Any], chunks: tuple[bytes, ...]) -> list[Any]:
+    """A fresh accumulator fed every chunk, then the blank line: the events it returned."""
+    acc = accumulator()
+    feed = acc.feed
+    events: list[Any] = []
+    for chunk in chunks:
+        events += feed(chunk)
+    events += feed(b"\n\n")
+    return events
+
+
+def _long_line(cases: Mapping[str, tuple[int, int | None]] = LONG_LINES) -> dict[str, Timed]:
+    """One event of one long ``data:`` line, fed in chunks, per build and case.
+
+    Contenders are ``"<build> <case>"`` (``stepwire python 8 MiB``, ``stepwire
+    cython 1 MiB``; the cases are ``LONG_LINES``): each call builds a fresh
+    ``Accumulator`` and feeds it ``event: x``, ``data: `` and a JSON string of
+    the payload's size, cut into chunks (once, here), then the blank line.
+    Framing that rescans the line from its start at every chunk takes the
+    square of the line's length: the floors compare the same 8 MiB line in
+    4 KiB chunks and in one, which differ only in the feeds, not 8 MiB with
+    1 MiB, a ratio that cache and allocator effects dominate (floors.toml).
+    Each contender is run once here, untimed, and must return the one event,
+    whose ``raw`` is the payload.
+    """
+    from benchmarks.stream import stream_modules
+
+    modules = stream_modules()
+    timed = {}
+    for case, (size, step) in cases.items():
+        payload = b'"' + b"x" * (size - 2) + b'"'
+        body = b"event: x\ndata: " + payload
+        step = step or len(body)
+        chunks = tuple(body[i : i + step] for i in range(0, len(body), step))
+        for build, module in modules.items():
+            name = f"{build} {case}"
+            run = functools.partial(_frame, module.Accumulator, chunks)
+            events = run()
+            if len(events) != 1 or events[0].raw != payload:
+                raise FloorsError(f"frame-long-line/{name}: not the one event of the payload")
+            timed[name] = Timed(run, 1)
+    return timed
+
+
 SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
     "page-100": _page,
     "page-100-openai-types": lambda: _page(openai_types=True),
     "page-100-drift": _drift,
     "stream-1000": lambda: _stream(1_000),
     "stream-100000": lambda: _stream(100_000),
+    "frame-long-line": _long_line,
 }
+
+# Scenarios whose calls are slow (a second or more per round when a build regresses):
+# timed in at most this many interleaved rounds, on their own, so that they do not
+# lengthen the whole check. A floor should not pair one with another scenario.
+MAX_ROUNDS: dict[str, int] = {"frame-long-line": 5}
 
 
 def contenders(names: Iterable[str]) -> dict[str, Timed]:
@@ -309,10 +368,22 @@ def judge(
 
 
 def _interleaved(rounds: int) -> Measure:
+    """Interleaved rounds of ``"scenario/contender"`` calls, fewer for a MAX_ROUNDS scenario.
+
+    The calls of each round count are measured together, each group in its
+    own interleaved rounds.
+    """
     from benchmarks.timing import interleaved
 
     def measure(calls: Mapping[str, Callable[[], Any]]) -> Mapping[str, float]:
-        return interleaved(calls, rounds=rounds, target=0.02, gc_enabled=True)
+        groups: dict[int, dict[str, Callable[[], Any]]] = {}
+        for key, call in calls.items():
+            cap = min(rounds, MAX_ROUNDS.get(key.split("/")[0], rounds))
+            groups.setdefault(cap, {})[key] = call
+        seconds: dict[str, float] = {}
+        for n, group in groups.items():
+            seconds.update(interleaved(group, rounds=n, target=0.02, gc_enabled=True))
+        return seconds
 
     return measure
 
@@ -333,9 +404,15 @@ def main(argv: Sequence[str] | None = None, measure: Measure | None = None) -> i
 
     import stepwire
 
+    scenarios = {k.split("/")[0] for k in timed}
+    capped = ", ".join(
+        f"{s}: {min(n, args.rounds)}" for s, n in MAX_ROUNDS.items() if s in scenarios
+    )
     print(
         f"bench-check: {len(floors)} floors from {args.floors}, stepwire {stepwire.__version__} "
-        f"({stepwire.IMPLEMENTATION}), {args.rounds} interleaved rounds, GC on"
+        f"({stepwire.IMPLEMENTATION}), {args.rounds} interleaved rounds"
+        + (f" ({capped})" if capped else "")
+        + ", GC on"
     )
     results = judge(floors, timed, measure or _interleaved(args.rounds), args.retries)
     width = max(len(r.floor.name) for r in results)

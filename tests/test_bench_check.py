@@ -60,6 +60,15 @@ def test_the_project_floors_are_those_the_issue_set() -> None:
         ("stream-1000/openai-python", "stream-1000/stepwire cython"): (100.0, False),
         ("stream-1000/stepwire python", "stream-1000/stepwire cython"): (2.0, False),
         ("stream-100000/stepwire cython", "stream-1000/stepwire cython"): (1.3, True),
+        # Linear framing: one long line costs the same in small chunks as in large ones.
+        (
+            "frame-long-line/stepwire python 8 MiB",
+            "frame-long-line/stepwire python 8 MiB in one chunk",
+        ): (5.0, True),
+        (
+            "frame-long-line/stepwire cython 8 MiB",
+            "frame-long-line/stepwire cython 8 MiB in one chunk",
+        ): (5.0, True),
     }
 
 
@@ -71,6 +80,8 @@ def test_every_floor_names_a_contender_the_scenarios_offer() -> None:
     pages = ("page-100", "page-100-openai-types")
     offered = {f"{page}/{name}" for page in pages for name in all_page_contenders()}
     offered |= {f"{s}/{name}" for s in ("stream-1000", "stream-100000") for name in STREAM_NAMES}
+    builds = [name for name in STREAM_NAMES if name.startswith("stepwire")]
+    offered |= {f"frame-long-line/{b} {case}" for b in builds for case in check.LONG_LINES}
     # Built for real: the scenario checks that each drifted page round-trips.
     offered |= {f"page-100-drift/{name}" for name in check.SCENARIOS["page-100-drift"]()}
     for floor in load_floors():
@@ -78,6 +89,44 @@ def test_every_floor_names_a_contender_the_scenarios_offer() -> None:
         # A floor compares two different things, one of them stepwire.
         assert floor.numerator != floor.denominator
         assert "stepwire" in floor.numerator + floor.denominator
+
+
+def test_the_long_line_scenario_frames_one_event_per_build_and_case() -> None:
+    from benchmarks.stream import stream_modules
+
+    cases: dict[str, tuple[int, int | None]] = {"1 KiB": (1024, 100), "8 KiB": (8192, None)}
+    built = check._long_line(cases)  # raises unless each returned the one event of its payload
+    builds = list(stream_modules())
+    assert "stepwire python" in builds
+    assert set(built) == {f"{b} {case}" for b in builds for case in cases}
+    assert {t.units for t in built.values()} == {1}
+    (event,) = built["stepwire python 8 KiB"].call()
+    assert event.raw == b'"' + b"x" * 8190 + b'"'
+    assert set(check.MAX_ROUNDS) <= set(check.SCENARIOS)
+
+
+def test_a_max_rounds_scenario_is_timed_in_fewer_rounds_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from benchmarks import timing
+
+    asked: list[tuple[set[str], int]] = []
+
+    def interleaved(
+        calls: Mapping[str, Callable[[], Any]], rounds: int, **_: Any
+    ) -> dict[str, float]:
+        asked.append((set(calls), rounds))
+        return dict.fromkeys(calls, 1.0)
+
+    monkeypatch.setattr(timing, "interleaved", interleaved)
+    monkeypatch.setattr(check, "MAX_ROUNDS", {"slow": 5, "slower": 20})
+    keys = ["fast/a", "fast/b", "slow/a", "slow/b", "slower/a"]
+    seconds = check._interleaved(15)({key: lambda: None for key in keys})
+    assert seconds == dict.fromkeys(keys, 1.0)
+    assert sorted(asked, key=lambda a: a[1]) == [
+        ({"slow/a", "slow/b"}, 5),
+        ({"fast/a", "fast/b", "slower/a"}, 15),  # a cap over --rounds changes nothing
+    ]
 
 
 def test_every_floor_has_a_comment_saying_why() -> None:
