@@ -46,6 +46,7 @@ WHEEL_REQUIRED = [
     r"stepwire/py\.typed",
     r"stepwire/_stream_py\.py",
     r"stepwire/_stream_c\.cpython-\d+-[^/]+\.so",
+    r"stepwire/_stream_c\.pyi",  # the compiled twin's types
     r"stepwire-[^/]+\.dist-info/licenses/LICENSE",
     r"stepwire-[^/]+\.dist-info/METADATA",
 ]
@@ -58,6 +59,7 @@ SDIST_REQUIRED = [
     r"src/stepwire/__init__\.py",
     r"src/stepwire/py\.typed",
     r"src/stepwire/_stream_c\.pyx",
+    r"src/stepwire/_stream_c\.pyi",
 ]
 
 

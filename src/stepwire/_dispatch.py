@@ -9,9 +9,10 @@ and :meth:`StepState.fragments <stepwire._state.StepState.fragments>`, no more:
   and reads ``limit`` (the event size limit), ``steps``, ``pending`` and
   ``done``;
 - for each complete event, ``dispatch(name, data, last_event_id, events)``
-  with the raw name and data bytes: it appends the event to ``events`` (the
-  list the twin's ``feed()`` returns), or raises a ``StreamError`` that
-  carries them;
+  with the raw name and data bytes: it returns the event's name and data, for
+  the twin to make the ``StreamEvent`` and append it to ``events`` (the list
+  its ``feed()`` returns), or None for no event (``done``); or it raises a
+  ``StreamError`` that carries ``events``;
 - for an event over the limit, ``oversize(name, events)`` is the error;
 - the fast path may merge a ``thread.run.step.delta`` (``DELTA_NAME``)
   itself, only by appending its one fragment to a list that
@@ -80,7 +81,37 @@ DELTA_DECODER: Decoder[RunStepDeltaEvent] = _DELTA
 #: the data as sent for any other event.
 EventData = Union[RunStep, RunStepDeltaEvent, ApiError, bytes]
 
-_MAX_NAMES = 64  # event names kept decoded; a hostile stream cannot grow the cache
+# Every event name the Assistants and Agents streams use, decoded once for all
+# accumulators; past them, at most _MAX_NAMES others are kept, so that a hostile
+# stream cannot grow the cache (nor push these out of it).
+_KNOWN = (
+    *FULL,
+    DELTA,
+    "done",
+    "error",
+    *(
+        f"thread.run.{s}"
+        for s in (
+            "created",
+            "queued",
+            "in_progress",
+            "requires_action",
+            "completed",
+            "incomplete",
+            "failed",
+            "cancelling",
+            "cancelled",
+            "expired",
+        )
+    ),
+    *(
+        f"thread.message.{s}"
+        for s in ("created", "in_progress", "delta", "completed", "incomplete")
+    ),
+    "thread.created",
+)
+_NAMES: dict[bytes, str] = {name.encode(): name for name in _KNOWN}
+_MAX_NAMES = len(_NAMES) + 64
 
 
 class EventType(Protocol):
@@ -100,7 +131,7 @@ def concurrent_call(method: str) -> RuntimeError:
 class Dispatcher:
     """The shared half of one accumulator: its steps, and every event but the fast path's."""
 
-    __slots__ = ("_event", "_names", "done", "limit", "pending", "states", "steps", "table")
+    __slots__ = ("_event", "done", "limit", "pending", "states", "steps", "table")
 
     def __init__(self, event_type: EventType, max_steps: int, max_event_bytes: int) -> None:
         self.table = StepTable(check_limit("max_steps", max_steps))
@@ -110,15 +141,15 @@ class Dispatcher:
         self.pending = PendingDeltas(self.states)
         self.done = False
         self._event = event_type
-        self._names: dict[bytes, str] = {}
 
-    def name(self, raw: bytes) -> str:
+    @staticmethod
+    def name(raw: bytes) -> str:
         """An event name, decoded (``"message"`` when the stream gave none)."""
-        name = self._names.get(raw)
+        name = _NAMES.get(raw)
         if name is None:
             name = raw.decode("utf-8", "replace") or "message"
-            if len(self._names) < _MAX_NAMES:
-                self._names[raw] = name
+            if len(_NAMES) < _MAX_NAMES:
+                _NAMES[raw] = name
         return name
 
     def oversize(self, name: bytes, events: list[Any]) -> StreamError:
@@ -129,8 +160,10 @@ class Dispatcher:
             events=events,
         )
 
-    def dispatch(self, name: bytes, raw: bytes, id: str | None, events: list[Any]) -> None:
-        """Apply one complete event, and append it to ``events``.
+    def dispatch(
+        self, name: bytes, raw: bytes, id: str | None, events: list[Any]
+    ) -> tuple[str, EventData] | None:
+        """Apply one complete event; its name and data, or None if it makes no event.
 
         Raises
         ------
@@ -139,26 +172,33 @@ class Dispatcher:
             an event applied despite a refusal (kept deltas refused when
             their step's object arrived) is the last of them.
         """
-        text = self.name(name)
+        # Inlined where a call would cost: a slow-path event pays for this one call.
+        text = _NAMES.get(name) or self.name(name)
         if self.done:
             raise StreamError(
                 "event after the end of the stream ('done')", event=text, events=events
             )
         if text == "done" or raw == b"[DONE]":
             self.done = True
-            return
+            return None
         data: Any
         if text == DELTA:
-            data = _decode(_DELTA, raw, text, events)
+            try:
+                data = _DELTA._decode(raw, None)
+            except DecodeError as exc:
+                raise _bad_body(exc, text, events) from exc
             try:
                 merge_delta(self.table.open(data.id), data)
             except MergeRefusedError as exc:
                 raise StreamError(exc.reason, event=text, events=events) from None
         elif text in FULL:
-            data = _decode(_STEP, raw, text, events)
+            try:
+                data = _STEP._decode(raw, None)
+            except DecodeError as exc:
+                raise _bad_body(exc, text, events) from exc
             # The snapshot is a second decode: deltas change it in place, and
             # the event must go on saying what the server sent.
-            refused, kept = self._replace(text, _STEP.decode(raw))
+            refused, kept = self._replace(text, _STEP._decode(raw, None))
             if refused:
                 # The event is applied: it goes out with the error, as completed.
                 events.append(self._event(text, data, id, raw))
@@ -173,7 +213,7 @@ class Dispatcher:
             data = decode_api_error(raw)
         else:
             data = raw
-        events.append(self._event(text, data, id, raw))
+        return text, data
 
     def _replace(self, event: str, step: RunStep) -> tuple[list[str], int]:
         """Make a full step object the step's snapshot; the kept deltas refused, of how many.
@@ -192,14 +232,9 @@ class Dispatcher:
         return merge_kept(state, pending), len(pending)
 
 
-def _decode(decoder: Decoder[Any], raw: bytes, event: str, events: list[Any]) -> Any:
-    """Decode an event's data; a bad one is a StreamError with the body's path."""
-    try:
-        return decoder.decode(raw)
-    except DecodeError as exc:
-        raise StreamError(
-            exc.reason, event=event, events=events, path=exc.path, offset=exc.offset
-        ) from exc
+def _bad_body(exc: DecodeError, event: str, events: list[Any]) -> StreamError:
+    """The error of an event whose data does not decode: the body's reason and path."""
+    return StreamError(exc.reason, event=event, events=events, path=exc.path, offset=exc.offset)
 
 
 class _ErrorBody(msgspec.Struct, gc=False):

@@ -235,7 +235,7 @@ cdef class Framer:
     cdef bint _done  # the dispatch's, read after each dispatch (only it sets it)
     cdef Py_ssize_t _limit
     cdef object _dispatch
-    cdef object _event_type
+    cdef object _make_event  # the public StreamEvent class
     cdef dict _states  # the dispatch's step states, looked up by the fast path
     # The last string the fast path extended, valid until the next dispatch().
     cdef bytes _fast_sid
@@ -254,7 +254,7 @@ cdef class Framer:
 
     def _start(self, event_type, max_steps, max_event_bytes):
         self._dispatch = Dispatcher(event_type, max_steps, max_event_bytes)
-        self._event_type = event_type
+        self._make_event = event_type
         # Py_ssize_t: larger limits are no limit at all on this machine.
         self._limit = min(self._dispatch.limit, PY_SSIZE_T_MAX)
         self._len = self._dlen = self._nlen = self._scanned = 0
@@ -592,8 +592,8 @@ cdef class Framer:
 
     cdef int _dispatch_event(self, list events) except -1:
         cdef Py_ssize_t rlen
-        cdef Event ev
         cdef bytes name, raw
+        cdef object made
         cdef const char* data
         if not self._has_data:
             self._nlen = 0
@@ -608,12 +608,9 @@ cdef class Framer:
                 and memcmp(self._name, <const char*>_DELTA_NAME_BYTES, _DELTA_NAME_LEN) == 0
                 and self._fast_delta(data, rlen)):
             self._nlen = 0
-            ev = <Event>Event.__new__(self._event_type)
-            ev.event = _DELTA_NAME
-            ev._data = _LAZY
-            ev.id = self._last_event_id
-            ev.raw = raw if raw is not None else PyBytes_FromStringAndSize(data, rlen)
-            events.append(ev)
+            if raw is None:
+                raw = PyBytes_FromStringAndSize(data, rlen)
+            events.append(self._make(_DELTA_NAME, _LAZY, raw))
             return 0
         name = PyBytes_FromStringAndSize(self._name, self._nlen)
         self._nlen = 0
@@ -621,10 +618,21 @@ cdef class Framer:
         if raw is None:
             raw = PyBytes_FromStringAndSize(data, rlen)
         try:
-            self._dispatch.dispatch(name, raw, self._last_event_id, events)
+            made = self._dispatch.dispatch(name, raw, self._last_event_id, events)
         finally:
             self._done = self._dispatch.done
+        if made is not None:
+            events.append(self._make((<tuple>made)[0], (<tuple>made)[1], raw))
         return 0
+
+    cdef inline Event _make(self, str name, object data, bytes raw):
+        """A StreamEvent, made in C: no Python-level call."""
+        cdef Event ev = <Event>Event.__new__(self._make_event)
+        ev.event = name
+        ev._data = data
+        ev.id = self._last_event_id
+        ev.raw = raw
+        return ev
 
     cdef bint _fast_delta(self, const char* data, Py_ssize_t n) except -1:
         """Merge the dominant delta shape directly; False hands it to msgspec."""

@@ -75,6 +75,7 @@ class Framer:
         "_head",
         "_last_event_id",
         "_limit",
+        "_make_event",
         "_pieces",
         "_plen",
         "_retry",
@@ -85,11 +86,13 @@ class Framer:
 
     def _start(self, event_type: EventType, max_steps: int, max_event_bytes: int) -> None:
         self._dispatch = Dispatcher(event_type, max_steps, max_event_bytes)
+        self._make_event = event_type
         self._limit = self._dispatch.limit
         self._pieces: list[bytes] = []  # the line not ended yet, as fed
         self._plen = 0  # its length
         self._head = b""  # its first 6 bytes: enough to know a "data:" line
-        self._backlog: list[bytes] = []  # whole lines left by an error, framed next
+        # Whole lines left by an error, framed next (a tuple: a data line's value).
+        self._backlog: list[bytes | tuple[bytes]] = []
         self._skip_lf = False
         self._bom = True
         self._event = b""
@@ -161,6 +164,22 @@ class Framer:
             self._bom = False
             if chunk.startswith(BOM):
                 chunk = chunk[3:]
+        first: list[bytes | tuple[bytes]] = []
+        if self._pieces and self._head.startswith(b"data:") and not self._backlog:
+            end = _line_end(chunk)
+            if end >= 0 and len(self._pieces[0]) >= 6:
+                # A long data line ends here: its value is joined once, straight
+                # from the pieces, as the event's data (no copy of the line).
+                off = 6 if self._head[5] == 0x20 else 5
+                head, *more = self._pieces
+                first = [(b"".join([head[off:], *more, chunk[:end]]),)]
+                step = 2 if chunk[end : end + 2] == b"\r\n" else 1
+                if chunk[end] == 0x0D and end + 1 == len(chunk):
+                    self._skip_lf = True  # a CRLF may be split across chunks
+                chunk = chunk[end + step :]
+                self._pieces = []
+                self._plen = 0
+                self._head = b""
         cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
         if cut:
             # The line pieces are joined once, now that the line has ended.
@@ -181,7 +200,7 @@ class Framer:
         if self._backlog:
             lines = [*self._backlog, *lines]
             self._backlog = []
-        events = self._lines(lines)
+        events = self._lines([*first, *lines] if first else lines)
         if self._pieces and (self._skipping or self._too_long()):
             # Only one byte of a line being discarded is kept: enough to
             # know that the bytes that end it end a line, not the event.
@@ -192,11 +211,16 @@ class Framer:
                 raise self._oversize(events)
         return events
 
-    def _lines(self, lines: list[bytes]) -> list[Any]:
+    def _lines(self, lines: list[bytes | tuple[bytes]]) -> list[Any]:
         events: list[Any] = []
         for n, line in enumerate(lines):
-            end = 2 if line.endswith(b"\r\n") else 1
             try:
+                if type(line) is tuple:  # the value of a data line, joined by _feed
+                    if not self._skipping:
+                        self._data_value(line[0], events)
+                    continue
+                assert isinstance(line, bytes)
+                end = 2 if line.endswith(b"\r\n") else 1
                 if len(line) == end:
                     if self._skipping:
                         self._skipping = False
@@ -235,10 +259,7 @@ class Framer:
         if colon and value[:1] == b" ":
             value = value[1:]
         if name == b"data":
-            self._size += len(value) + 1
-            if self._size > self._limit:
-                raise self._oversize(events)
-            self._data.append(value)
+            self._data_value(value, events)
         elif name == b"event":
             self._event = value
         elif name == b"id":
@@ -249,6 +270,12 @@ class Framer:
             if len(digits) <= MAX_RETRY_DIGITS:
                 self._retry = int(digits)
 
+    def _data_value(self, value: bytes, events: list[Any]) -> None:
+        self._size += len(value) + 1
+        if self._size > self._limit:
+            raise self._oversize(events)
+        self._data.append(value)
+
     def _dispatch_event(self, events: list[Any]) -> None:
         parts, name = self._data, self._event
         self._data = []
@@ -256,4 +283,13 @@ class Framer:
         self._event = b""
         if parts:
             raw = parts[0] if len(parts) == 1 else b"\n".join(parts)
-            self._dispatch.dispatch(name, raw, self._last_event_id, events)
+            made = self._dispatch.dispatch(name, raw, self._last_event_id, events)
+            if made is not None:
+                events.append(self._make_event(made[0], made[1], self._last_event_id, raw))
+
+
+def _line_end(chunk: bytes) -> int:
+    """The position of the first CR or LF of ``chunk``, or -1."""
+    lf = chunk.find(b"\n")
+    cr = chunk.find(b"\r", 0, lf if lf >= 0 else len(chunk))
+    return cr if cr >= 0 else lf
