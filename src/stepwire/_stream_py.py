@@ -15,7 +15,7 @@ yet are joined once, when it is.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Union
 
 from ._dispatch import (
     BOM,
@@ -31,6 +31,9 @@ from ._views import PendingDeltas, StepSnapshots
 __all__ = ["IMPLEMENTATION", "Event", "Framer"]
 
 IMPLEMENTATION = "python"
+
+#: A line to frame: its bytes, or, for a long data line, its value already joined.
+Line = Union[bytes, tuple[bytes]]
 
 
 class Event:
@@ -92,7 +95,7 @@ class Framer:
         self._plen = 0  # its length
         self._head = b""  # its first 6 bytes: enough to know a "data:" line
         # Whole lines left by an error, framed next (a tuple: a data line's value).
-        self._backlog: list[bytes | tuple[bytes]] = []
+        self._backlog: list[Line] = []
         self._skip_lf = False
         self._bom = True
         self._event = b""
@@ -164,7 +167,7 @@ class Framer:
             self._bom = False
             if chunk.startswith(BOM):
                 chunk = chunk[3:]
-        first: list[bytes | tuple[bytes]] = []
+        first: list[Line] = []
         if self._pieces and self._head.startswith(b"data:") and not self._backlog:
             end = _line_end(chunk)
             if end >= 0 and len(self._pieces[0]) >= 6:
@@ -184,14 +187,14 @@ class Framer:
         if cut:
             # The line pieces are joined once, now that the line has ended.
             whole = b"".join([*self._pieces, chunk[:cut]]) if self._pieces else chunk[:cut]
-            lines = whole.splitlines(keepends=True)  # on LF, CRLF and CR only
+            lines: list[Line] = [*first, *whole.splitlines(keepends=True)]  # LF, CRLF, CR
             tail = chunk[cut:]
             self._pieces = [tail] if tail else []
             self._plen = len(tail)
             self._head = tail[:6]
             self._skip_lf = not tail and whole.endswith(b"\r")
         else:
-            lines = []
+            lines = first
             if chunk:
                 self._pieces.append(chunk)
                 self._plen += len(chunk)
@@ -200,7 +203,7 @@ class Framer:
         if self._backlog:
             lines = [*self._backlog, *lines]
             self._backlog = []
-        events = self._lines([*first, *lines] if first else lines)
+        events = self._lines(lines)
         if self._pieces and (self._skipping or self._too_long()):
             # Only one byte of a line being discarded is kept: enough to
             # know that the bytes that end it end a line, not the event.
@@ -211,7 +214,7 @@ class Framer:
                 raise self._oversize(events)
         return events
 
-    def _lines(self, lines: list[bytes | tuple[bytes]]) -> list[Any]:
+    def _lines(self, lines: list[Line]) -> list[Any]:
         events: list[Any] = []
         for n, line in enumerate(lines):
             try:
