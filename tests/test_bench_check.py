@@ -94,14 +94,21 @@ def test_every_floor_names_a_contender_the_scenarios_offer() -> None:
 def test_the_long_line_scenario_frames_one_event_per_build_and_case() -> None:
     from benchmarks.stream import stream_modules
 
-    cases: dict[str, tuple[int, int | None]] = {"1 KiB": (1024, 100), "8 KiB": (8192, None)}
+    cases: dict[str, tuple[int, int | None, int]] = {
+        "1 KiB": (1024, 100, 1),
+        "8 KiB": (8192, None, 1),
+        "1 KiB in turn": (1024, 100, 3),
+    }
     built = check._long_line(cases)  # raises unless each returned the one event of its payload
     builds = list(stream_modules())
     assert "stepwire python" in builds
     assert set(built) == {f"{b} {case}" for b in builds for case in cases}
     assert {t.units for t in built.values()} == {1}
     (event,) = built["stepwire python 8 KiB"].call()
-    assert event.raw == b'"' + b"x" * 8190 + b'"'
+    assert event.raw == b'"' + b"a" * 8190 + b'"'
+    # In turn: each call frames the next of the distinct bodies (a, b, c, then a again).
+    raws = [built["stepwire python 1 KiB in turn"].call()[0].raw[1:2] for _ in range(4)]
+    assert raws == [b"a", b"b", b"c", b"a"]
     assert set(check.MAX_ROUNDS) <= set(check.SCENARIOS)
 
 

@@ -28,8 +28,13 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memchr, memcmp, memcpy, memmove
 
 
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+
+
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
+    int _PyBytes_Resize(PyObject** bytes, Py_ssize_t size) except -1
 
 from ._dispatch import (
     BOM,
@@ -216,8 +221,13 @@ cdef class Framer:
     cdef char* _buf  # bytes not yet framed: at most an unfinished line, between feeds
     cdef Py_ssize_t _len, _cap
     cdef Py_ssize_t _scanned  # _buf[:_scanned] holds no line end: where the search resumes
-    # A line longer than a chunk: its start in _buf, then the chunks that carry
-    # it on, kept as fed (no copy), joined once when it ends.
+    # A line longer than a chunk: its start stays in _buf, and _plen counts the
+    # bytes after it. A data line's value is copied, chunk by chunk while the chunk
+    # is still in cache, into the bytes the event will carry (_long, one reference
+    # owned, _llen of it written); any other line's chunks are kept as fed (no
+    # copy) and joined once when it ends.
+    cdef PyObject* _long
+    cdef Py_ssize_t _llen
     cdef list _pieces
     cdef Py_ssize_t _plen
     # The data of the current event: its one data line as bytes (most events
@@ -251,6 +261,7 @@ cdef class Framer:
         self._data = NULL
         self._name = NULL
         self._scratch = NULL
+        self._long = NULL
 
     def _start(self, event_type, max_steps, max_event_bytes):
         self._dispatch = Dispatcher(event_type, max_steps, max_event_bytes)
@@ -276,6 +287,7 @@ cdef class Framer:
         PyMem_Free(self._data)
         PyMem_Free(self._name)
         PyMem_Free(self._scratch)
+        Py_XDECREF(self._long)
 
     @property
     def steps(self):
@@ -353,18 +365,22 @@ cdef class Framer:
             # _buf holds the start of a line, long enough to tell its field.
             eol = _line_end(src, n)
             if eol == NULL:
-                self._pieces.append(b if n == PyBytes_GET_SIZE(b) else src[:n])
                 self._plen += n
                 if self._too_long():
                     self._len = self._scanned = 1  # as _frame does: one byte kept
+                    self._drop_long()
                     self._pieces = []
                     self._plen = 0
                     self._shrink(&self._buf, &self._cap, 1)
                     raise self._oversize([])
-                return []
-            if self._pieces:
                 if memcmp(self._buf, b"data:", 5) == 0:
-                    return self._end_data_line(src, n, eol)
+                    self._extend_long(src, n)
+                else:
+                    self._pieces.append(b if n == PyBytes_GET_SIZE(b) else src[:n])
+                return []
+            if self._long != NULL:
+                return self._end_data_line(src, n, eol)
+            if self._pieces:
                 self._join_pieces()
         self._grow(&self._buf, &self._cap, self._len + n)
         memcpy(self._buf + self._len, src, n)
@@ -389,30 +405,60 @@ cdef class Framer:
         self._plen = 0
         return 0
 
+    cdef int _extend_long(self, const char* src, Py_ssize_t n) except -1:
+        """Append ``src[:n]`` to the value of the long data line (made from _buf first)."""
+        cdef Py_ssize_t off, size
+        cdef bytes made
+        if self._long == NULL:
+            off = 6 if self._buf[5] == b' ' else 5
+            made = PyBytes_FromStringAndSize(NULL, max(2 * (self._len - off + n), 1 << 16))
+            memcpy(PyBytes_AS_STRING(made), self._buf + off, self._len - off)
+            self._llen = self._len - off
+            self._long = <PyObject*>made
+            Py_INCREF(made)  # the reference _long owns
+        size = PyBytes_GET_SIZE(<object>self._long)
+        if self._llen + n > size:
+            # Resized in place where it can be (no other reference exists); on
+            # failure _long is NULL and MemoryError raised.
+            _PyBytes_Resize(&self._long, max(2 * size, self._llen + n))
+        memcpy(PyBytes_AS_STRING(<object>self._long) + self._llen, src, n)
+        self._llen += n
+        return 0
+
+    cdef void _drop_long(self) noexcept:
+        Py_XDECREF(self._long)
+        self._long = NULL
+        self._llen = 0
+
+    cdef int _unlong(self) except -1:
+        """Put the long data line back into _buf whole (the stream ends inside it)."""
+        cdef Py_ssize_t off
+        if self._long == NULL:
+            return 0
+        off = 6 if self._buf[5] == b' ' else 5
+        self._grow(&self._buf, &self._cap, off + self._llen)
+        memcpy(self._buf + off, PyBytes_AS_STRING(<object>self._long), self._llen)
+        self._len = self._scanned = off + self._llen
+        self._drop_long()
+        self._plen = 0
+        return 0
+
     cdef list _end_data_line(self, const char* src, Py_ssize_t n, const char* eol):
-        """A long data line ends in this chunk: its value is joined once, into the bytes
-        the event carries; the rest of the chunk is framed as usual."""
-        cdef Py_ssize_t off = 6 if self._buf[5] == b' ' else 5
-        cdef Py_ssize_t vlen = self._len - off + self._plen + (eol - src)
+        """A long data line ends in this chunk: its value becomes the bytes the event
+        carries, without another copy; the rest of the chunk is framed as usual."""
+        cdef Py_ssize_t vlen = self._llen + (eol - src)
         cdef const char* rest = eol + 1
-        cdef bytes value, piece
-        cdef char* out
+        cdef bytes value = None
         if eol[0] == b'\r':
             if rest < src + n and rest[0] == b'\n':
                 rest += 1
             elif rest == src + n:
                 self._skip_lf = True  # a CRLF may be split across chunks
-        value = None
         if self._dlen + vlen <= self._limit:  # else _data_line refuses it, as _field would
-            value = PyBytes_FromStringAndSize(NULL, vlen)
-            out = PyBytes_AS_STRING(value)
-            memcpy(out, self._buf + off, self._len - off)
-            out += self._len - off
-            for piece in self._pieces:
-                memcpy(out, PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece))
-                out += PyBytes_GET_SIZE(piece)
-            memcpy(out, src, eol - src)
-        self._pieces = []
+            self._extend_long(src, eol - src)
+            _PyBytes_Resize(&self._long, self._llen)
+            value = <bytes>self._long
+        self._drop_long()
         self._plen = 0
         # What follows the line is buffered first: if the line is refused, it waits
         # for the next feed(), as after any refused line.
@@ -432,6 +478,7 @@ cdef class Framer:
         try:
             self._bom = False
             self._skip_lf = False
+            self._unlong()
             self._join_pieces()
             self._grow(&self._buf, &self._cap, self._len + 2)
             if self._len:
