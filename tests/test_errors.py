@@ -130,3 +130,52 @@ def test_errors_in_both_modes_are_decode_errors(strict: bool) -> None:
             stepwire.decode_step(body, strict=strict)  # type: ignore[arg-type]
         with pytest.raises(stepwire.DecodeError):
             stepwire.decode_delta(body, strict=strict)  # type: ignore[arg-type]
+
+
+# -- one error tree ----------------------------------------------------------------------
+
+
+def test_decode_and_stream_errors_share_one_base() -> None:
+    assert issubclass(stepwire.StepwireError, ValueError)
+    assert issubclass(stepwire.DecodeError, stepwire.StepwireError)
+    assert issubclass(stepwire.StreamError, stepwire.StepwireError)
+    assert not issubclass(stepwire.StreamError, stepwire.DecodeError)
+    for cls in (stepwire.StepwireError, stepwire.DecodeError, stepwire.StreamError):
+        assert cls.__module__ == "stepwire"
+
+
+def test_a_stream_error_from_a_bad_body_carries_its_path_and_the_events_before_it() -> None:
+    import pickle
+
+    acc = stepwire.Accumulator()
+    with pytest.raises(stepwire.StreamError) as info:
+        acc.feed(b'data: a\n\nevent: thread.run.step.delta\ndata: {"id": 1}\n\n')
+    exc = info.value
+    cause = exc.__cause__
+    assert isinstance(cause, stepwire.DecodeError)
+    assert (exc.event, exc.path, exc.offset, exc.reason) == (
+        "thread.run.step.delta",
+        cause.path,
+        cause.offset,
+        cause.reason,
+    )
+    assert exc.path == "$.id"
+    assert [e.raw for e in exc.events] == [b"a"]
+    # The message is built from the fields, in one order for every error.
+    assert (
+        str(exc) == f"event 'thread.run.step.delta': {exc.reason} (byte {exc.offset}) - at `$.id`"
+    )
+    copy = pickle.loads(pickle.dumps(exc))
+    assert (copy.event, copy.path, copy.offset, copy.events, str(copy)) == (
+        exc.event,
+        exc.path,
+        exc.offset,
+        exc.events,
+        str(exc),
+    )
+
+
+def test_a_stream_error_without_an_event_or_a_path_says_only_why() -> None:
+    exc = stepwire.StreamError("delta for step 'a' applied to step 'b'")
+    assert (exc.event, exc.path, exc.offset, exc.events) == (None, None, None, [])
+    assert str(exc) == exc.reason
