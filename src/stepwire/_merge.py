@@ -207,7 +207,7 @@ def _call_type(call: Any) -> str:
     return call.type if isinstance(call, UnknownToolCall) else type(call).type
 
 
-def _at(items: list[Any], index: list[int] | None, i: int) -> tuple[int, Any]:
+def _place(items: list[Any], index: list[int] | None, i: int) -> tuple[int, Any]:
     """Where delta index ``i`` is (or goes) in ``items``, and the item there or None.
 
     ``index`` lists the delta index of each item; None means the list came
@@ -270,7 +270,7 @@ def _prepare_calls(state: StepState, calls: list[Any], deltas: list[Any]) -> dic
         _check_index(i, len(calls) + len(new), "tool call")
         kind = kinds.get(i)
         if kind is None:
-            call = _at(calls, _indexes(calls), i)[1]
+            call = _place(calls, _indexes(calls), i)[1]
             if call is None:
                 call = new[i] = _new_call(delta)
             objects[i] = call
@@ -305,7 +305,7 @@ def _check_outputs(
         _check_index(j, len(current) + added, f"output (of the tool call at index {i})")
         theirs = _item_type(output)
         if (i, j) not in kinds:
-            existing = _at(current, index, j)[1]
+            existing = _place(current, index, j)[1]
             added += existing is None
             kinds[i, j] = theirs if existing is None else _item_type(existing)
         ours = kinds[i, j]
@@ -359,7 +359,7 @@ def _check_value(value: Any) -> None:
 def _merge_call(state: StepState, details: Any, delta: Any, new: dict[int, Any]) -> None:
     i = delta.index
     calls = details.tool_calls
-    pos, call = _at(calls, _indexes(calls), i)
+    pos, call = _place(calls, _indexes(calls), i)
     if call is None:
         call = new.pop(i)
         _insert(details, "tool_calls", calls, pos, i, call)
@@ -679,7 +679,7 @@ def _merge_outputs(
         i = _item_index(delta)
         assert i is not None  # _all_indexed
         kind = _item_type(delta)
-        pos, output = _at(outputs, _indexes(outputs), i)
+        pos, output = _place(outputs, _indexes(outputs), i)
         if isinstance(output, dict) or _is_struct(output):
             have = _item_type(output)
             if have and kind and have != kind:
@@ -780,7 +780,7 @@ def _merge_indexed(state: StepState, key: Key, owner: Any, name: str, deltas: li
     for delta in deltas:
         items = owner[name] if isinstance(owner, dict) else getattr(owner, name)
         i = delta["index"]
-        pos, item = _at(items, _indexes(items), i)
+        pos, item = _place(items, _indexes(items), i)
         if item is None:
             item = {}
             _insert(owner, name, items, pos, i, item)

@@ -157,7 +157,7 @@ cdef inline bint _str(Scan* s, const char** start, Py_ssize_t* length, bint* esc
     return False
 
 
-cdef inline bint _index(Scan* s, long* value) noexcept nogil:
+cdef inline bint _scan_index(Scan* s, long* value) noexcept nogil:
     """A non-negative JSON integer of at most 9 digits."""
     cdef long v = 0
     cdef int digits = 0
@@ -712,7 +712,7 @@ cdef class Framer:
                 and _lit(&s, b'"tool_calls"', 12) and _lit(&s, b":", 1) and _lit(&s, b"[", 1)
                 and _lit(&s, b"{", 1) and _lit(&s, b'"index"', 7) and _lit(&s, b":", 1)):
             return False
-        if not (_index(&s, &index) and _lit(&s, b",", 1)
+        if not (_scan_index(&s, &index) and _lit(&s, b",", 1)
                 and _lit(&s, b'"type"', 6) and _lit(&s, b":", 1)
                 and _str(&s, &kind, &kind_len, &esc_kind) and not esc_kind
                 and _lit(&s, b",", 1)):
