@@ -728,3 +728,26 @@ def test_one_accumulator_fed_from_8_threads_fails_cleanly(impl):
     assert len(outcomes) == 8 * 200
     assert set(outcomes) <= {50, RuntimeError}
     assert 50 in outcomes
+
+
+def test_an_absent_compiled_module_selects_the_python_twin():
+    """A pure install (no _stream_c at all) imports, with no STEPWIRE_NO_EXTENSIONS set."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib.abc, sys\n"
+        "class Absent(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'stepwire._stream_c':\n"
+        "            raise ModuleNotFoundError(name, name=name)\n"
+        "sys.meta_path.insert(0, Absent())\n"
+        "import stepwire\n"
+        "acc = stepwire.Accumulator()\n"
+        "print(stepwire.IMPLEMENTATION, acc.feed(b'data: x\\n\\n')[0].raw)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "STEPWIRE_NO_EXTENSIONS"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["python", "b'x'"]

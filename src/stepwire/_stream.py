@@ -8,6 +8,7 @@ for any other reason is an error worth seeing, not a silent slowdown.
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -19,8 +20,9 @@ if TYPE_CHECKING or NO_EXTENSIONS:
     from . import _stream_py as TWIN  # noqa: N812
 else:
     try:
-        from . import _stream_c as TWIN  # noqa: N812
-    except ModuleNotFoundError as exc:  # pragma: no cover - pure builds
+        # import_module, not "from . import": only it says which module is missing.
+        TWIN = importlib.import_module(f"{__package__}._stream_c")
+    except ModuleNotFoundError as exc:  # pure builds
         if exc.name != f"{__package__}._stream_c":
             raise
         from . import _stream_py as TWIN  # noqa: N812
