@@ -49,15 +49,19 @@ class StepMerger:
         self._state.reset(snapshot)
 
     def __repr__(self) -> str:
-        return f"<StepMerger step={self.snapshot.id!r}>"
+        return f"<StepMerger step={self._held().id!r}>"
 
     @property
     def snapshot(self) -> RunStep:
         """The merged snapshot (the object given, updated in place)."""
-        state = self._state
-        state.flush()
-        assert state.snapshot is not None  # set by __init__, never unset
-        return state.snapshot
+        self._state.flush()
+        return self._held()
+
+    def _held(self) -> RunStep:
+        """The snapshot as it is, fragments not joined: joining is for readers only."""
+        snapshot = self._state.snapshot
+        assert snapshot is not None  # set by __init__, never unset
+        return snapshot
 
     def apply(self, delta: RunStepDeltaEvent | Iterable[RunStepDeltaEvent]) -> None:
         """Merge one delta event, or several in stream order.
@@ -72,7 +76,7 @@ class StepMerger:
             If a delta is not a ``RunStepDeltaEvent``.
         """
         state = self._state
-        step_id = self.snapshot.id
+        step_id = self._held().id
         deltas = (delta,) if isinstance(delta, RunStepDeltaEvent) else delta
         for d in deltas:
             if not isinstance(d, RunStepDeltaEvent):
