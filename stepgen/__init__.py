@@ -48,6 +48,11 @@ _FRAGMENT_WEIGHTS = (77, 79, 53, 25, 29, 18, 20, 9, 9, 1, 1, 1)
 _FRAGMENT_LENGTHS = range(1, len(_FRAGMENT_WEIGHTS) + 1)
 
 
+def _fragment_length(rng: random.Random) -> int:
+    """The length of one streamed fragment, as the recorded streams' are spread."""
+    return rng.choices(_FRAGMENT_LENGTHS, _FRAGMENT_WEIGHTS)[0]
+
+
 def _id(rng: random.Random, prefix: str) -> str:
     return prefix + "".join(rng.choices(_ALNUM, k=24))
 
@@ -281,7 +286,7 @@ def generate_delta_events(
         for index in range(min(parallel, count))
     ]
     while len(calls) < count:
-        size = rng.choices(_FRAGMENT_LENGTHS, _FRAGMENT_WEIGHTS)[0]
+        size = _fragment_length(rng)
         fragment = "".join(rng.choices(_ALNUM + ' "{}:,\n', k=size))
         calls.append(
             {

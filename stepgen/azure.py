@@ -32,12 +32,12 @@ from __future__ import annotations
 import copy
 import json
 import random
-import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stepgen import _usage  # the usage the OpenAI-shaped generator draws
+# What the OpenAI-shaped generator draws: ids, usage, fragment lengths (the same spread).
+from stepgen import _ALNUM, _fragment_length, _id, _usage
 
 __all__ = [
     "AZURE_TOOL_TYPES",
@@ -79,11 +79,6 @@ _INDEXED = frozenset({"outputs", "chunks"})
 # to four pieces, and (any other key) strings it sends whole: ids, names, labels.
 _TOKENIZED = frozenset({"arguments", "input", "requesturl", "query"})
 _PIECES = frozenset({"output", "logs", "response_metadata", "summary", "source", "text"})
-# Fragment lengths (1 to 12 characters) with the frequencies of the recorded
-# OpenAI streams (stepgen/__init__.py): median 3, p90 7.
-_FRAGMENT_WEIGHTS = (77, 79, 53, 25, 29, 18, 20, 9, 9, 1, 1, 1)
-_FRAGMENT_LENGTHS = range(1, len(_FRAGMENT_WEIGHTS) + 1)
-_ALNUM = string.ascii_letters + string.digits
 _WORDS = (  # noqa: SIM905 - a sentence reads better than forty quoted words
     "the weather in seattle today report market price agent search result "
     "document table revenue quarter sales region contoso fabrikam north europe "
@@ -205,7 +200,7 @@ def _fragments(rng: random.Random, text: str, key: str, count: int | None = None
         if key in _TOKENIZED:
             sizes: list[int] = []
             while sum(sizes) < len(text):
-                sizes.append(rng.choices(_FRAGMENT_LENGTHS, _FRAGMENT_WEIGHTS)[0])
+                sizes.append(_fragment_length(rng))
             count = len(sizes)
         elif key in _PIECES:
             count = rng.randint(1, 4)
@@ -299,10 +294,6 @@ class _Call:
 
 
 # -- values --------------------------------------------------------------------
-
-
-def _id(rng: random.Random, prefix: str) -> str:
-    return prefix + "".join(rng.choices(_ALNUM, k=24))
 
 
 def _text(rng: random.Random, words: int, vocabulary: list[str] = _ASCII_WORDS) -> str:
