@@ -198,7 +198,7 @@ class Dispatcher:
                 raise _bad_body(exc, text, events) from exc
             # The snapshot is a second decode: deltas change it in place, and
             # the event must go on saying what the server sent.
-            refused, kept = self._replace(text, _STEP._decode(raw, None))
+            refused, kept = self._take_full(text, _STEP._decode(raw, None))
             if refused:
                 # The event is applied: it goes out with the error, as completed.
                 events.append(self._event(text, data, id, raw))
@@ -215,7 +215,7 @@ class Dispatcher:
             data = raw
         return text, data
 
-    def _replace(self, event: str, step: RunStep) -> tuple[list[str], int]:
+    def _take_full(self, event: str, step: RunStep) -> tuple[list[str], int]:
         """Make a full step object the step's snapshot; the kept deltas refused, of how many.
 
         Deltas kept for a step never created are merged into an opening
