@@ -19,7 +19,9 @@ from msgspec import UNSET
 
 import stepwire
 from helpers import accumulator_state, load_impl, step_object
+from stepwire import _decode
 from stepwire._model import FALLBACKS
+from stepwire._twins import Twins
 from stepwire._unknown import EXTRA_KEY, UnknownOutputDelta, UnknownToolCallDelta
 
 CREATED = "thread.run.step.created"
@@ -894,9 +896,24 @@ def drive(acc: Any, chunks: list[bytes]) -> list[Any]:
 
 
 def agree(both: Any, chunks: list[bytes], limits: Any = None) -> list[Any]:
-    python, cython = (drive(module.Accumulator(**(limits or {})), chunks) for module in both)
+    python, cython = (_fresh_drive(module, chunks, limits) for module in both)
     assert cython == python
     return python
+
+
+def _fresh_drive(module: Any, chunks: list[bytes], limits: Any) -> list[Any]:
+    """``drive`` with decoders that have learned nothing yet.
+
+    Both builds share the module-level decoders, which learn the shapes the
+    fallback meets (_twins): without this, the second build would read the
+    same bodies after the first had taught them, and compare decoder
+    histories, not builds. (What a history changes: the key order of an
+    unknown object whose keys came in another order before; see the note on
+    issue 13.)
+    """
+    for decoder in _decode._DECODERS.values():
+        decoder._twins = Twins(decoder.type)
+    return drive(module.Accumulator(**(limits or {})), chunks)
 
 
 # Pieces of broken streams. Each is raw event-stream bytes; the step they talk about is SID,
