@@ -1,24 +1,75 @@
-"""Newline-delimited JSON: ``decode_lines`` over a buffer, ``iter_lines`` over a file."""
+"""Newline-delimited JSON: ``decode_lines`` over a buffer, ``iter_lines`` over a file.
+
+Both take the model type of their lines (``type=``) and a policy for bad lines
+(``on_error=``): raise the first, skip them, or hand each ``DecodeError`` to a
+callable and go on with the next line. Line numbers count every line of the
+input, blank ones included, whatever was skipped before.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from functools import partial
-from typing import IO, Any
+from typing import IO, Any, Literal, TypeVar, Union, overload
 
-from ._decode import _STEP, Buffer, _select
+from ._decode import Buffer, Decoder, _decoder
 from ._errors import DecodeError
 from ._limits import MAX_LINE_BYTES, check_limit
 from ._model import RunStep
+from ._open import open_binary
 
-__all__ = ["decode_lines", "iter_lines"]
+__all__ = ["OnError", "Source", "decode_lines", "iter_lines", "resolve_on_error"]
+
+T = TypeVar("T")
+
+#: What to do with a bad line: ``"raise"`` it, ``"skip"`` it, or call a function with
+#: its ``DecodeError`` (and go on with the next line).
+OnError = Union[Literal["raise", "skip"], Callable[[DecodeError], object]]
+#: An NDJSON input: a path (``.gz`` and ``.zst`` read compressed) or a binary file.
+Source = Union[str, "os.PathLike[str]", IO[bytes]]
 
 _BLANK_LINE = re.compile(rb"[^ \t\r\n]")
 
 
-def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:
-    """Decode newline-delimited JSON, one run step per line.
+def resolve_on_error(on_error: OnError) -> Callable[[DecodeError], object] | None:
+    """``None`` for ``"raise"``, else the function each bad line's error goes to."""
+    if on_error == "raise":
+        return None
+    if on_error == "skip":
+        return _ignore
+    if callable(on_error):
+        return on_error
+    raise ValueError(f"on_error must be 'raise', 'skip' or a callable, not {on_error!r}")
+
+
+def _ignore(error: DecodeError) -> None:
+    return None
+
+
+def _line_decoder(tp: Any, strict: bool) -> Callable[[Buffer, int | None], Any]:
+    dec: Decoder[Any] = _decoder(tp, bool(strict))
+    return dec._decode
+
+
+@overload
+def decode_lines(buf: Buffer, *, strict: bool = ..., on_error: OnError = ...) -> list[RunStep]: ...
+@overload
+def decode_lines(
+    buf: Buffer, *, type: type[T], strict: bool = ..., on_error: OnError = ...
+) -> list[T]: ...
+@overload
+def decode_lines(
+    buf: Buffer, *, type: Any, strict: bool = ..., on_error: OnError = ...
+) -> list[Any]: ...
+
+
+def decode_lines(
+    buf: Buffer, *, type: Any = RunStep, strict: bool = False, on_error: OnError = "raise"
+) -> list[Any]:
+    """Decode newline-delimited JSON, one object per line.
 
     Blank lines are skipped; LF and CRLF line ends are both accepted. Lines are
     decoded in place from ``buf``, without copying them out.
@@ -27,32 +78,60 @@ def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:
     ----------
     buf : bytes, bytearray, memoryview or str
         The NDJSON body.
+    type : type, default RunStep
+        The model type of every line: ``RunStep``, ``RunStepDeltaEvent``,
+        ``RunStepSummary``, or any other type ``Decoder`` takes.
     strict : bool, default False
         Enforce the spec's constraints (see ``Decoder``).
+    on_error : "raise", "skip" or callable, default "raise"
+        A bad line raises its ``DecodeError`` (``"raise"``), is left out
+        (``"skip"``), or is handed to ``on_error(error)``, after which the next
+        line is decoded; an exception ``on_error`` raises propagates.
 
     Returns
     -------
-    list of RunStep
+    list
+        One object per non-blank line (bad lines left out unless raised).
 
     Raises
     ------
     DecodeError
-        For the first bad line; the message starts with ``line N:`` (1-based).
+        For the first bad line, with ``on_error="raise"``; the message starts
+        with ``line N:`` (1-based, counting blank lines too).
+    TypeError
+        If ``buf`` is not one of the accepted types.
     """
-    dec = _select(_STEP, strict)
+    decode = _line_decoder(type, strict)
+    handler = resolve_on_error(on_error)
     if isinstance(buf, str):
         # surrogatepass: a lone surrogate becomes bytes that are not UTF-8, so
         # its line fails like any other invalid UTF-8 (with its line number).
         buf = buf.encode("utf-8", "surrogatepass")
     elif not isinstance(buf, (bytes, bytearray, memoryview)):
-        raise TypeError(f"Expected bytes, bytearray, memoryview or str, got {type(buf).__name__}")
-    view = memoryview(buf).cast("B")
+        raise TypeError(f"Expected bytes, bytearray, memoryview or str, got {_name(buf)}")
+    out: list[Any] = []
+    _decode_block(memoryview(buf).cast("B"), decode, handler, 1, out.append)
+    return out
+
+
+def _name(obj: object) -> str:
+    return type(obj).__name__
+
+
+def _decode_block(
+    view: memoryview,
+    decode: Callable[[Buffer, int | None], Any],
+    handler: Callable[[DecodeError], object] | None,
+    lineno: int,
+    emit: Callable[[Any], object],
+) -> int:
+    """Decode every line of ``view``, the first numbered ``lineno``; the next line's number.
+
+    A last line without its ``\\n`` is decoded too: the caller passes only
+    whole lines, or the end of its input.
+    """
     blank = _BLANK_LINE.search
-    out: list[RunStep] = []
-    append = out.append
-    decode = dec._decode
     start = 0
-    lineno = 0
     size = len(view)
     # bytes.find on a memoryview is not available; the regex engine and
     # msgspec both read the view in place.
@@ -61,14 +140,20 @@ def decode_lines(buf: Buffer, *, strict: bool = False) -> list[RunStep]:
         end = find(start)
         if end < 0:
             end = size
-        lineno += 1
         if blank(view, start, end) is not None:
             # A CRLF's CR is the line end's, not the line's (a line cut inside a
             # string is truncated, not a string with a control character).
             stop = end - 1 if end < size and view[end - 1] == 0x0D else end
-            append(decode(view[start:stop], lineno))
+            if handler is None:
+                emit(decode(view[start:stop], lineno))
+            else:
+                try:
+                    emit(decode(view[start:stop], lineno))
+                except DecodeError as exc:
+                    handler(exc)
+        lineno += 1
         start = end + 1
-    return out
+    return lineno
 
 
 def _newline_finder(view: memoryview) -> Any:
@@ -84,57 +169,129 @@ def _newline_finder(view: memoryview) -> Any:
     return find
 
 
+@overload
 def iter_lines(
-    file: IO[bytes], *, strict: bool = False, max_line_bytes: int = MAX_LINE_BYTES
-) -> Iterator[RunStep]:
-    """Decode an NDJSON file lazily, one run step per line.
+    file: Source,
+    *,
+    strict: bool = ...,
+    on_error: OnError = ...,
+    max_line_bytes: int = ...,
+) -> Iterator[RunStep]: ...
+@overload
+def iter_lines(
+    file: Source,
+    *,
+    type: type[T],
+    strict: bool = ...,
+    on_error: OnError = ...,
+    max_line_bytes: int = ...,
+) -> Iterator[T]: ...
+@overload
+def iter_lines(
+    file: Source,
+    *,
+    type: Any,
+    strict: bool = ...,
+    on_error: OnError = ...,
+    max_line_bytes: int = ...,
+) -> Iterator[Any]: ...
+
+
+def iter_lines(
+    file: Source,
+    *,
+    type: Any = RunStep,
+    strict: bool = False,
+    on_error: OnError = "raise",
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> Iterator[Any]:
+    """Decode an NDJSON file lazily, one object per line.
 
     Memory stays bounded by ``max_line_bytes``, whatever the file's size.
 
     Parameters
     ----------
-    file : binary file object
-        Anything with ``readline`` (an ``open(path, "rb")`` file, ``io.BytesIO``,
-        a socket file).
+    file : path or binary file object
+        A path (``str`` or ``os.PathLike``), opened and closed here; or
+        anything with ``readline`` (an ``open(path, "rb")`` file,
+        ``io.BytesIO``, a socket file), left open. gzip and zstd content
+        (told by its first bytes, whatever the name) is read compressed, as
+        a stream; zstd needs the ``zstandard`` package (``stepwire[zstd]``)
+        before Python 3.14.
+    type : type, default RunStep
+        The model type of every line (see ``decode_lines``).
     strict : bool, default False
         Enforce the spec's constraints (see ``Decoder``).
+    on_error : "raise", "skip" or callable, default "raise"
+        What a bad line does (see ``decode_lines``); with ``"skip"`` or a
+        callable, reading goes on with the next line.
     max_line_bytes : int, default 16 MiB
-        The longest line read, its ``\n`` not counted. A longer line is a
-        ``DecodeError``; it is read no further than the limit, and the file
-        is left at the start of the next line.
+        The longest line read, its ``\\n`` not counted. A longer line is a
+        ``DecodeError``; it is read no further than the limit, and reading
+        goes on at the start of the next line.
 
     Yields
     ------
-    RunStep
+    object
+        One per non-blank line, of ``type``.
 
     Raises
     ------
     DecodeError
-        For a bad or too long line; the message starts with ``line N:`` (1-based).
+        For a bad or too long line, with ``on_error="raise"``; the message
+        starts with ``line N:`` (1-based, counting every line of the file).
     TypeError
-        If ``file`` is not a binary file, or ``max_line_bytes`` not an int.
+        If ``file`` is not a path or a binary file, or ``max_line_bytes`` not
+        an int.
     ValueError
-        If ``max_line_bytes`` is less than 1.
+        If ``max_line_bytes`` is less than 1, or ``on_error`` is not one of
+        the above.
+    OSError
+        If the path cannot be opened or read.
     """
     limit = check_limit("max_line_bytes", max_line_bytes)
-    return _iter_lines(file, _select(_STEP, strict)._decode, limit)
+    decode = _line_decoder(type, strict)
+    handler = resolve_on_error(on_error)
+    return _iter_lines(file, decode, handler, limit)
 
 
 def _iter_lines(
-    file: IO[bytes], decode: Callable[[Buffer, int | None], RunStep], limit: int
-) -> Iterator[RunStep]:
+    source: Source,
+    decode: Callable[[Buffer, int | None], Any],
+    handler: Callable[[DecodeError], object] | None,
+    limit: int,
+) -> Iterator[Any]:
+    with ExitStack() as stack:
+        file = stack.enter_context(open_binary(source))
+        for lineno, line in _numbered_lines(file, limit):
+            if line is None:
+                error = DecodeError(f"line longer than max_line_bytes ({limit} bytes)", line=lineno)
+                if handler is None:
+                    raise error
+                handler(error)
+            elif handler is None:
+                yield decode(line, lineno)
+            else:
+                try:
+                    value = decode(line, lineno)
+                except DecodeError as exc:
+                    handler(exc)
+                else:
+                    yield value
+
+
+def _numbered_lines(file: IO[bytes], limit: int) -> Iterator[tuple[int, Buffer | None]]:
+    """Each non-blank line with its number, without its line end; ``None`` if too long."""
     blank = _BLANK_LINE.search
     # One byte over the limit: a line of exactly `limit` bytes comes with its "\n".
     for lineno, line in enumerate(iter(partial(file.readline, limit + 1), b""), 1):
         if not isinstance(line, (bytes, bytearray)):
-            raise TypeError(
-                f"iter_lines needs a binary file; readline() gave {type(line).__name__}"
-            )
+            raise TypeError(f"iter_lines needs a binary file; readline() gave {_name(line)}")
         if len(line) > limit and line[-1] != 0x0A:
             _skip_line(file, limit)
-            raise DecodeError(f"line longer than max_line_bytes ({limit} bytes)", line=lineno)
-        if blank(line) is not None:
-            yield decode(_without_line_end(line), lineno)
+            yield lineno, None
+        elif blank(line) is not None:
+            yield lineno, _without_line_end(line)
 
 
 def _without_line_end(line: bytes) -> Buffer:

@@ -1,0 +1,251 @@
+"""Run steps as Arrow tables and Parquet files (``pip install 'stepwire[arrow]'``).
+
+Two tables, with one documented schema whatever the input (docs/analytics.md):
+
+* ``steps``: one row per run step;
+* ``tool_calls``: one row per tool call, of every type, known or not.
+
+Nothing is inferred: the columns are fixed, JSON-valued parts are JSON text,
+and a key first seen late is kept (it is in the text).
+
+Examples
+--------
+>>> import stepwire.arrow
+>>> paths = stepwire.arrow.write_parquet("steps.ndjson.zst", "out/")
+>>> import duckdb
+>>> duckdb.sql("SELECT type, count(*) FROM 'out/tool_calls.parquet' GROUP BY type")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+try:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    raise ModuleNotFoundError(
+        "stepwire.arrow needs pyarrow: pip install 'stepwire[arrow]'", name="pyarrow"
+    ) from exc
+
+from ._columns import CALL_COLUMNS, STEP_COLUMNS, Columns
+from ._limits import MAX_LINE_BYTES, check_limit
+from ._model import RunStep
+from ._ndjson import OnError
+from ._sources import steps_of
+
+__all__ = [
+    "BATCH_ROWS",
+    "STEPS_SCHEMA",
+    "TOOL_CALLS_SCHEMA",
+    "iter_batches",
+    "tables",
+    "write_parquet",
+]
+
+#: Steps per record batch (and Parquet row group), by default.
+BATCH_ROWS = 8192
+
+_TS = pa.timestamp("s", tz="UTC")
+
+#: The ``steps`` table.
+STEPS_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("object", pa.string(), nullable=False),
+        pa.field("thread_id", pa.string(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("assistant_id", pa.string(), nullable=False),
+        pa.field("type", pa.string(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("created_at", _TS, nullable=False),
+        pa.field("expires_at", _TS),
+        pa.field("cancelled_at", _TS),
+        pa.field("failed_at", _TS),
+        pa.field("completed_at", _TS),
+        pa.field("expired_at", _TS),
+        pa.field("last_error_code", pa.string()),
+        pa.field("last_error_message", pa.string()),
+        pa.field("prompt_tokens", pa.int64()),
+        pa.field("completion_tokens", pa.int64()),
+        pa.field("total_tokens", pa.int64()),
+        pa.field("cached_tokens", pa.int64()),
+        pa.field("reasoning_tokens", pa.int64()),
+        pa.field("metadata", pa.map_(pa.string(), pa.string())),
+        pa.field("step_details", pa.string(), nullable=False),
+        pa.field("extra", pa.string()),
+    ]
+)
+
+#: The ``tool_calls`` table.
+TOOL_CALLS_SCHEMA = pa.schema(
+    [
+        pa.field("step_id", pa.string(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("thread_id", pa.string(), nullable=False),
+        pa.field("created_at", _TS, nullable=False),
+        pa.field("position", pa.int32(), nullable=False),
+        pa.field("id", pa.string()),
+        pa.field("type", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("arguments", pa.string()),
+        pa.field("output", pa.string()),
+        pa.field("payload", pa.string(), nullable=False),
+    ]
+)
+
+assert tuple(STEPS_SCHEMA.names) == STEP_COLUMNS
+assert tuple(TOOL_CALLS_SCHEMA.names) == CALL_COLUMNS
+
+#: The two tables' names, in the order they are returned.
+TABLES = ("steps", "tool_calls")
+
+
+def _batch(columns: dict[str, list[Any]], schema: pa.Schema) -> pa.RecordBatch:
+    arrays = [pa.array(columns[f.name], type=f.type) for f in schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _batches(columns: Columns) -> dict[str, pa.RecordBatch]:
+    return {
+        "steps": _batch(columns.steps, STEPS_SCHEMA),
+        "tool_calls": _batch(columns.calls, TOOL_CALLS_SCHEMA),
+    }
+
+
+def tables(steps: Iterable[RunStep]) -> dict[str, pa.Table]:
+    """The ``steps`` and ``tool_calls`` tables of decoded run steps.
+
+    Parameters
+    ----------
+    steps : iterable of RunStep
+
+    Returns
+    -------
+    dict
+        ``{"steps": pyarrow.Table, "tool_calls": pyarrow.Table}``, with
+        ``STEPS_SCHEMA`` and ``TOOL_CALLS_SCHEMA``.
+
+    Raises
+    ------
+    TypeError
+        If an item is not a ``RunStep``.
+    """
+    columns = Columns()
+    for step in steps:
+        if not isinstance(step, RunStep):
+            raise TypeError(f"tables() takes RunStep objects, got {type(step).__name__}")
+        columns.add(step)
+    batches = _batches(columns)
+    return {name: pa.Table.from_batches([batches[name]]) for name in TABLES}
+
+
+def iter_batches(
+    source: Any,
+    *,
+    batch_rows: int = BATCH_ROWS,
+    strict: bool = False,
+    on_error: OnError = "raise",
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> Iterator[dict[str, pa.RecordBatch]]:
+    """Record batches of both tables, ``batch_rows`` steps at a time, in bounded memory.
+
+    Parameters
+    ----------
+    source : path, binary file, or bytes
+        NDJSON of steps (or of pages), a page or step body, or a captured
+        ``text/event-stream`` (whose final snapshots are used); told apart by
+        content. gzip and zstd are read compressed (see ``iter_lines``).
+    batch_rows : int, default 8192
+        Steps per batch; the ``tool_calls`` batch holds those steps' calls.
+    strict : bool, default False
+        Enforce the spec's constraints (see ``stepwire.Decoder``).
+    on_error : "raise", "skip" or callable, default "raise"
+        What a bad record does (see ``stepwire.decode_lines``): a callable
+        receives each ``DecodeError`` (``StreamError`` for an event stream).
+    max_line_bytes : int, default 16 MiB
+        The longest NDJSON line read.
+
+    Yields
+    ------
+    dict
+        ``{"steps": pyarrow.RecordBatch, "tool_calls": pyarrow.RecordBatch}``.
+        No batch is empty of steps; an input without steps yields nothing.
+    """
+    rows = check_limit("batch_rows", batch_rows)
+    columns = Columns()
+    for step in steps_of(source, strict=strict, on_error=on_error, max_line_bytes=max_line_bytes):
+        columns.add(step)
+        if columns.rows >= rows:
+            yield _batches(columns)
+            columns.clear()
+    if columns.rows:
+        yield _batches(columns)
+
+
+def write_parquet(
+    source: Any,
+    directory: str | os.PathLike[str],
+    *,
+    batch_rows: int = BATCH_ROWS,
+    strict: bool = False,
+    on_error: OnError = "raise",
+    max_line_bytes: int = MAX_LINE_BYTES,
+    compression: str = "zstd",
+) -> dict[str, Path]:
+    """Write ``steps.parquet`` and ``tool_calls.parquet`` into ``directory``.
+
+    Both are written under temporary names in ``directory`` and renamed at
+    the end, so an interrupted run leaves no half file under a final name
+    (and an existing pair is replaced only by a complete one).
+
+    Parameters
+    ----------
+    source
+        As for ``iter_batches``.
+    directory : path
+        Created if missing.
+    batch_rows, strict, on_error, max_line_bytes
+        As for ``iter_batches``; a batch is one Parquet row group.
+    compression : str, default "zstd"
+        The Parquet codec (any pyarrow takes: ``"snappy"``, ``"none"``...).
+
+    Returns
+    -------
+    dict
+        ``{"steps": Path, "tool_calls": Path}``.
+    """
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    final = {name: out / f"{name}.parquet" for name in TABLES}
+    temporary = {name: out / f".{name}.parquet.{os.getpid()}.tmp" for name in TABLES}
+    schemas = {"steps": STEPS_SCHEMA, "tool_calls": TOOL_CALLS_SCHEMA}
+    writers: dict[str, pq.ParquetWriter] = {}
+    try:
+        for name in TABLES:
+            writers[name] = pq.ParquetWriter(
+                temporary[name], schemas[name], compression=compression
+            )
+        for batches in iter_batches(
+            source,
+            batch_rows=batch_rows,
+            strict=strict,
+            on_error=on_error,
+            max_line_bytes=max_line_bytes,
+        ):
+            for name in TABLES:
+                writers[name].write_batch(batches[name])
+        for name in TABLES:
+            writers.pop(name).close()
+        for name in TABLES:
+            os.replace(temporary[name], final[name])
+    except BaseException:
+        for writer in writers.values():
+            writer.close()
+        for path in temporary.values():
+            path.unlink(missing_ok=True)
+        raise
+    return final
