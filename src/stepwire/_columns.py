@@ -5,8 +5,8 @@ Pure Python, no pyarrow: ``stepwire.arrow`` turns these lists into arrays, and
 from the decoded ``RunStep`` (the decode's own rules, modes and errors), and
 every JSON text column is written by ``encode``, so nothing the model keeps is
 lost from the tables: a tool call's whole object (known or unknown type) is in
-``payload``, the step's in ``step_details``, the fields stepwire does not model
-in ``extra``. docs/analytics.md documents the columns.
+``payload``, the step's details in ``step_details``, the step's fields stepwire
+does not model in ``extra``. docs/analytics.md documents the columns.
 """
 
 from __future__ import annotations
@@ -76,175 +76,229 @@ CALL_COLUMNS = (
 TIMESTAMPS = ("created_at", "expires_at", "cancelled_at", "failed_at", "completed_at", "expired_at")
 
 _ENCODE = msgspec.json.Encoder().encode
-# The call's own fields, written in neither `id` nor `type`: the rest is its payload.
-_CALL_KEYS = frozenset({"id", "type"})
+_NONE3 = (None, None, None)
 
 
-def _present(value: Any) -> Any:
-    return None if value is UNSET else value
+class _RawStep(msgspec.Struct):
+    """A step body's ``step_details``, as the bytes it came in."""
+
+    step_details: msgspec.Raw
 
 
-def _text(value: Any) -> str | None:
+class _RawDetails(msgspec.Struct):
+    """A step details body's ``tool_calls``, each call as the bytes it came in."""
+
+    tool_calls: list[msgspec.Raw] = []
+
+
+_RAW_STEP = msgspec.json.Decoder(_RawStep)
+_RAW_DETAILS = msgspec.json.Decoder(_RawDetails)
+
+
+def _text(value: Any) -> Any:
     """A string field as it is; any other JSON value (kept by the default mode) as JSON."""
-    if value is UNSET or value is None or type(value) is str:
-        return None if value is UNSET else value
-    return _ENCODE(to_builtins(value)).decode()
+    if value is UNSET or value is None:
+        return None
+    if type(value) is str:
+        return value
+    return _ENCODE(to_builtins(value))
 
 
-def _payload_of(call: Any) -> str:
-    """The call as JSON without its ``id`` and ``type``: its own payload, all of it."""
-    plain = to_builtins(call)
-    return _ENCODE({k: v for k, v in plain.items() if k not in _CALL_KEYS}).decode()
-
-
-def _nested(call: Any, attr: str) -> tuple[Any, Any, Any]:
-    inner = getattr(call, attr)
+def _nested(inner: Any) -> tuple[Any, Any, Any]:
     if inner is UNSET or inner is None:
-        return None, None, None
+        return _NONE3
     return (
-        getattr(inner, "name", UNSET),
-        getattr(inner, "arguments", UNSET),
-        getattr(inner, "output", UNSET),
+        _text(getattr(inner, "name", None)),
+        _text(getattr(inner, "arguments", None)),
+        _text(getattr(inner, "output", None)),
     )
 
 
-def _unknown_named(call: UnknownObject) -> tuple[Any, Any, Any]:
+def _unknown_named(call: dict[str, Any]) -> tuple[Any, Any, Any]:
     """An unknown tool's name, arguments and output: under its type's key, or beside it."""
-    inner = call.get(call.get("type"))  # type: ignore[arg-type]
+    kind = call.get("type")
+    inner = call.get(kind) if isinstance(kind, str) else None
     source = inner if isinstance(inner, dict) else call
-    return source.get("name", UNSET), source.get("arguments", UNSET), source.get("output", UNSET)
+    return _text(source.get("name")), _text(source.get("arguments")), _text(source.get("output"))
 
 
 # Where each tool type keeps name, arguments and output (what it has of them).
 _NAMED: dict[type, Any] = {
-    FunctionToolCall: lambda c: _nested(c, "function"),
-    AzureFunctionToolCall: lambda c: _nested(c, "azure_function"),
-    OpenAPIToolCall: lambda c: _nested(c, "function"),
-    ConnectedAgentToolCall: lambda c: _nested(c, "connected_agent"),
-    MCPToolCall: lambda c: (c.name, c.arguments, c.output),
-    DeepResearchToolCall: lambda c: (UNSET, UNSET, c.deep_research.output),
-    BrowserAutomationToolCall: lambda c: (UNSET, UNSET, c.browser_automation.output),
+    FunctionToolCall: lambda c: _nested(c.function),
+    AzureFunctionToolCall: lambda c: _nested(c.azure_function),
+    OpenAPIToolCall: lambda c: _nested(c.function),
+    ConnectedAgentToolCall: lambda c: _nested(c.connected_agent),
+    MCPToolCall: lambda c: (c.name, c.arguments, _text(c.output)),
+    DeepResearchToolCall: lambda c: (None, None, _text(c.deep_research.output)),
+    BrowserAutomationToolCall: lambda c: (None, None, c.browser_automation.output),
 }
 
 
-def _usage_columns(usage: Any) -> tuple[Any, Any, Any, Any, Any]:
+def _tokens(usage: Any) -> tuple[Any, Any, Any, Any, Any]:
     if usage is UNSET or usage is None:
         return None, None, None, None, None
     cached = None
-    # Both spellings the live API uses; the one with a value wins.
+    # Both spellings the live API uses; the first with a value wins.
     for details in (usage.prompt_token_details, usage.prompt_tokens_details):
-        if details is not UNSET and details is not None and cached is None:
-            cached = _present(details.cached_tokens)
+        if cached is None and details is not UNSET and details is not None:
+            cached = details.cached_tokens
+            cached = None if cached is UNSET else cached
     reasoning = None
     details = usage.completion_tokens_details
     if details is not UNSET and details is not None:
-        reasoning = _present(details.reasoning_tokens)
+        reasoning = details.reasoning_tokens
+        reasoning = None if reasoning is UNSET else reasoning
     return usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, cached, reasoning
 
 
-def _has_extra(obj: Any) -> bool:
-    """Whether ``obj`` or an object inside it holds fields stepwire does not model."""
-    if isinstance(obj, msgspec.Struct):
-        if getattr(obj, "extra", UNSET) is not UNSET:
+def _usage_has_extra(usage: Any) -> bool:
+    if usage.extra is not UNSET:
+        return True
+    for details in (
+        usage.prompt_token_details,
+        usage.prompt_tokens_details,
+        usage.completion_tokens_details,
+    ):
+        if details is not UNSET and details is not None and details.extra is not UNSET:
             return True
-        return any(_has_extra(getattr(obj, f)) for f in obj.__struct_fields__)
     return False
 
 
-def _extra_of(step: RunStep) -> str | None:
-    """The step's unmodelled fields as a JSON object; ``usage`` and ``last_error`` whole
-    when they hold some (their own columns cannot carry them)."""
+def _extra_of(step: RunStep) -> bytes | None:
+    """The step's unmodelled fields as a JSON object, with ``usage`` and ``last_error``
+    whole when they hold some (their own columns cannot carry them)."""
     extra: dict[str, Any] = dict(step.extra) if step.extra is not UNSET else {}
-    for name in ("usage", "last_error"):
-        value = getattr(step, name)
-        if _has_extra(value):
-            extra[name] = to_builtins(value)
-    return _ENCODE(extra).decode() if extra else None
+    usage = step.usage
+    if usage is not UNSET and usage is not None and _usage_has_extra(usage):
+        extra["usage"] = to_builtins(usage)
+    error = step.last_error
+    if error is not UNSET and error is not None and error.extra is not UNSET:
+        extra["last_error"] = to_builtins(error)
+    return _ENCODE(extra) if extra else None
 
 
-def _metadata(value: Any) -> list[tuple[str, str | None]] | None:
+def _metadata(value: Any) -> list[tuple[str, Any]] | None:
     if value is UNSET or value is None:
         return None
     return [(k, _text(v)) for k, v in value.items()]
 
 
-class Columns:
-    """The two tables' columns, as Python lists, grown one step at a time."""
+def _timestamp(value: Any) -> Any:
+    return None if value is UNSET else value
 
-    __slots__ = ("calls", "rows", "steps")
+
+class Columns:
+    """The two tables' rows, grown one step at a time, handed out as columns.
+
+    Rows are tuples (one per step, one per call), turned into columns by one
+    transpose at the end of a batch. JSON text values are UTF-8 ``bytes``,
+    as ``encode`` writes them; the other text values are ``str``.
+    """
+
+    __slots__ = ("_calls", "_steps", "text_bytes")
 
     def __init__(self) -> None:
-        self.steps: dict[str, list[Any]] = {name: [] for name in STEP_COLUMNS}
-        self.calls: dict[str, list[Any]] = {name: [] for name in CALL_COLUMNS}
-        self.rows = 0
+        self._steps: list[tuple[Any, ...]] = []
+        self._calls: list[tuple[Any, ...]] = []
+        #: The bytes of ``step_details`` text added since the last ``clear``.
+        self.text_bytes = 0
 
-    def add(self, step: RunStep) -> None:
-        """Append one step's row, and a row for each of its tool calls."""
-        s = self.steps
-        s["id"].append(step.id)
-        s["object"].append(step.object)
-        s["thread_id"].append(step.thread_id)
-        s["run_id"].append(step.run_id)
-        s["assistant_id"].append(step.assistant_id)
-        s["type"].append(step.type)
-        s["status"].append(step.status)
-        for name in TIMESTAMPS:
-            s[name].append(_present(getattr(step, name)))
+    @property
+    def rows(self) -> int:
+        """The steps added since the last ``clear``."""
+        return len(self._steps)
+
+    @property
+    def steps(self) -> dict[str, list[Any]]:
+        """The ``steps`` table's columns (``STEP_COLUMNS``)."""
+        return _transpose(self._steps, STEP_COLUMNS)
+
+    @property
+    def calls(self) -> dict[str, list[Any]]:
+        """The ``tool_calls`` table's columns (``CALL_COLUMNS``)."""
+        return _transpose(self._calls, CALL_COLUMNS)
+
+    def add(self, step: RunStep, body: Any = None) -> None:
+        """Append one step's row, and a row for each of its tool calls.
+
+        ``body`` is the JSON the step was decoded from, if there is one: its
+        details and calls are then taken as they came (``msgspec.Raw``
+        slices of it), not encoded again.
+        """
         error = step.last_error
         if error is UNSET or error is None:
-            s["last_error_code"].append(None)
-            s["last_error_message"].append(None)
+            code = message = None
         else:
-            s["last_error_code"].append(error.code)
-            s["last_error_message"].append(error.message)
-        prompt, completion, total, cached, reasoning = _usage_columns(step.usage)
-        s["prompt_tokens"].append(prompt)
-        s["completion_tokens"].append(completion)
-        s["total_tokens"].append(total)
-        s["cached_tokens"].append(cached)
-        s["reasoning_tokens"].append(reasoning)
-        s["metadata"].append(_metadata(step.metadata))
+            code, message = error.code, error.message
         details = step.step_details
-        s["step_details"].append(encode(details).decode())
-        s["extra"].append(_extra_of(step))
-        self.rows += 1
+        raw_details = encode(details) if body is None else _RAW_STEP.decode(body).step_details
+        self.text_bytes += len(raw_details)
+        self._steps.append(
+            (
+                step.id,
+                step.object,
+                step.thread_id,
+                step.run_id,
+                step.assistant_id,
+                step.type,
+                step.status,
+                step.created_at,
+                _timestamp(step.expires_at),
+                _timestamp(step.cancelled_at),
+                _timestamp(step.failed_at),
+                _timestamp(step.completed_at),
+                _timestamp(step.expired_at),
+                code,
+                message,
+                *_tokens(step.usage),
+                _metadata(step.metadata),
+                raw_details,
+                _extra_of(step),
+            )
+        )
         if type(details) is ToolCallsStepDetails:
-            self._add_calls(step, details.tool_calls)
+            calls = details.tool_calls
         elif isinstance(details, UnknownObject) and isinstance(details.get("tool_calls"), list):
             # An unknown step type that still lists tool calls: they are calls all the same.
-            self._add_calls(step, details["tool_calls"])
+            calls = details["tool_calls"]
+        else:
+            return
+        if calls:
+            raws = _RAW_DETAILS.decode(raw_details).tool_calls if body is not None else None
+            self._add_calls(step, calls, raws if raws and len(raws) == len(calls) else None)
 
-    def _add_calls(self, step: RunStep, calls: list[Any]) -> None:
-        c = self.calls
+    def _add_calls(self, step: RunStep, calls: list[Any], raws: list[Any] | None) -> None:
+        head = (step.id, step.run_id, step.thread_id, step.created_at)
+        append = self._calls.append
         for position, call in enumerate(calls):
-            if isinstance(call, UnknownObject):
+            payload = raws[position] if raws is not None else encode(call)
+            get = _NAMED.get(type(call))
+            if get is not None:
+                append((*head, position, call.id, call.type, *get(call), payload))
+            elif isinstance(call, dict):  # an unknown type, or not an object of any
                 named = _unknown_named(call)
-                call_id, call_type = call.get("id"), call.get("type")
-            elif isinstance(call, dict):  # not an object the decode typed
-                named = (UNSET, UNSET, UNSET)
-                call_id, call_type = call.get("id"), call.get("type")
-            else:
-                get = _NAMED.get(type(call))
-                named = get(call) if get is not None else (UNSET, UNSET, UNSET)
-                call_id, call_type = call.id, call.type
-            c["step_id"].append(step.id)
-            c["run_id"].append(step.run_id)
-            c["thread_id"].append(step.thread_id)
-            c["created_at"].append(step.created_at)
-            c["position"].append(position)
-            c["id"].append(_text(call_id))
-            c["type"].append(_text(call_type))
-            c["name"].append(_text(named[0]))
-            c["arguments"].append(_text(named[1]))
-            c["output"].append(_text(named[2]))
-            c["payload"].append(
-                _payload_of(call)
-                if isinstance(call, (dict, msgspec.Struct))
-                else _ENCODE(call).decode()
-            )
+                call_id, call_type = _text(call.get("id")), _text(call.get("type"))
+                append((*head, position, call_id, call_type, *named, payload))
+            elif isinstance(call, msgspec.Struct):  # a known type without those fields
+                append(
+                    (*head, position, getattr(call, "id", None), call_kind(call), *_NONE3, payload)
+                )
+            else:  # a JSON value that is not an object, kept as it came
+                append((*head, position, None, None, *_NONE3, payload))
 
     def clear(self) -> None:
-        """Empty every column (the lists are reused)."""
-        for column in (*self.steps.values(), *self.calls.values()):
-            column.clear()
-        self.rows = 0
+        """Drop every row."""
+        self._steps.clear()
+        self._calls.clear()
+        self.text_bytes = 0
+
+
+def call_kind(call: msgspec.Struct) -> Any:
+    """A tagged Struct's tag: its tool type."""
+    return call.__struct_config__.tag
+
+
+def _transpose(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> dict[str, list[Any]]:
+    if not rows:
+        return {name: [] for name in names}
+    return dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))

@@ -34,18 +34,19 @@ Source = Union[str, "os.PathLike[str]", IO[bytes]]
 _BLANK_LINE = re.compile(rb"[^ \t\r\n]")
 
 
-def resolve_on_error(on_error: OnError) -> Callable[[DecodeError], object] | None:
-    """``None`` for ``"raise"``, else the function each bad line's error goes to."""
-    if on_error == "raise":
-        return None
-    if on_error == "skip":
-        return _ignore
-    if callable(on_error):
-        return on_error
+def resolve_on_error(on_error: Any) -> Callable[[Any], object] | None:
+    """``None`` for ``"raise"``, else the function each bad record's error goes to."""
+    if isinstance(on_error, str):
+        if on_error == "raise":
+            return None
+        if on_error == "skip":
+            return _ignore
+    elif callable(on_error):
+        return on_error  # type: ignore[no-any-return]
     raise ValueError(f"on_error must be 'raise', 'skip' or a callable, not {on_error!r}")
 
 
-def _ignore(error: DecodeError) -> None:
+def _ignore(error: object) -> None:
     return None
 
 
@@ -280,7 +281,7 @@ def _iter_lines(
                     yield value
 
 
-def _numbered_lines(file: IO[bytes], limit: int) -> Iterator[tuple[int, Buffer | None]]:
+def _numbered_lines(file: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | memoryview | None]]:
     """Each non-blank line with its number, without its line end; ``None`` if too long."""
     blank = _BLANK_LINE.search
     # One byte over the limit: a line of exactly `limit` bytes comes with its "\n".
@@ -294,7 +295,7 @@ def _numbered_lines(file: IO[bytes], limit: int) -> Iterator[tuple[int, Buffer |
             yield lineno, _without_line_end(line)
 
 
-def _without_line_end(line: bytes) -> Buffer:
+def _without_line_end(line: bytes) -> bytes | memoryview:
     """The line without its LF or CRLF (a view: no copy), as ``decode_lines`` reads it."""
     size = len(line)
     if line.endswith(b"\n"):

@@ -52,7 +52,7 @@ def _zstd_reader(raw: IO[bytes]) -> IO[bytes]:
         ) from None
     stream = zstandard.ZstdDecompressor().stream_reader(raw, read_size=_ZSTD_READ, closefd=False)
     # readline() comes from the buffered wrapper: the stream reader has none.
-    return io.BufferedReader(stream, buffer_size=_ZSTD_READ)  # type: ignore[arg-type]
+    return io.BufferedReader(stream, buffer_size=_ZSTD_READ)
 
 
 def _decompressed(raw: IO[bytes], kind: str | None) -> IO[bytes]:

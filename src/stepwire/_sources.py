@@ -2,10 +2,12 @@
 
 The kind is told by content, from the first non-blank line:
 
-* a line that is a whole JSON object: NDJSON, of steps, or of pages when that
-  object is a page (``"object": "list"``), whose steps are taken in order;
-* a ``{`` or ``[`` that does not close on its line: one JSON document (a
-  pretty-printed page, step, or array of steps), read whole;
+* a line that is ``{`` alone, or starts with ``[``: one JSON document (a
+  pretty-printed page or step, or an array of steps), read whole; an array
+  whole on its line is the document only if no line follows it;
+* a line that starts with ``{``: NDJSON, of steps, or of pages when that line
+  is a page (``"object": "list"``), whose steps are taken in order; a bad
+  first line is the first bad record of the NDJSON;
 * an SSE field (``event:``, ``data:``, ``id:``, ``retry:``, or a ``:``
   comment): a ``text/event-stream`` capture, merged by an ``Accumulator``,
   whose final snapshots are the steps;
@@ -17,7 +19,7 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import IO, Any, Literal, Union
 
 import msgspec
 
@@ -26,13 +28,17 @@ from ._decode import Buffer, _decoder
 from ._errors import DecodeError, StepwireError, StreamError
 from ._limits import check_limit
 from ._model import RunStep, RunStepPage
-from ._ndjson import OnError, _numbered_lines, resolve_on_error
+from ._ndjson import _numbered_lines, resolve_on_error
 from ._open import open_binary
 
-__all__ = ["DOCUMENT", "NDJSON", "PAGES", "SSE", "detect", "steps_of"]
+__all__ = ["DOCUMENT", "NDJSON", "PAGES", "SSE", "OnAnyError", "detect", "steps_of"]
 
 NDJSON, PAGES, DOCUMENT, SSE = "ndjson", "pages", "json", "sse"
 _BOM = b"\xef\xbb\xbf"
+
+#: What to do with a bad record of any input: as ``OnError``, the callable receiving
+#: each ``DecodeError``, or ``StreamError`` for an event stream.
+OnAnyError = Union[Literal["raise", "skip"], Callable[[StepwireError], object]]
 _SSE_FIELDS = (b"event:", b"data:", b"id:", b"retry:", b":")
 _SSE_CHUNK = 1 << 16
 
@@ -44,18 +50,19 @@ class _Probe(msgspec.Struct):
 
 
 _PROBE = msgspec.json.Decoder(_Probe)
+_WHOLE = msgspec.json.Decoder(msgspec.Raw)
 
 
-def detect(first_line: Buffer) -> str:
+def detect(first_line: bytes | memoryview) -> str:
     """The kind of input whose first non-blank line (without its line end) this is."""
-    head = bytes(first_line).lstrip(b" \t").removeprefix(_BOM)
-    if head.startswith((b"{", b"[")):
+    head = bytes(first_line).strip(b" \t\r").removeprefix(_BOM)
+    if head.startswith(b"[") or head == b"{":
+        return DOCUMENT
+    if head.startswith(b"{"):
         try:
             probe = _PROBE.decode(first_line)
-        except msgspec.ValidationError:  # an array, or an object of another shape
+        except msgspec.DecodeError:  # a bad line (or an object of another shape)
             return NDJSON
-        except msgspec.DecodeError:
-            return DOCUMENT
         return PAGES if probe.object == "list" else NDJSON
     if head.startswith(_SSE_FIELDS):
         return SSE
@@ -63,14 +70,25 @@ def detect(first_line: Buffer) -> str:
 
 
 def steps_of(
-    source: Any, *, strict: bool, on_error: OnError, max_line_bytes: int
+    source: Any, *, strict: bool, on_error: OnAnyError, max_line_bytes: int
 ) -> Iterator[RunStep]:
     """Every run step of ``source``, in input order (see the module's docstring)."""
+    for step, _ in records_of(
+        source, strict=strict, on_error=on_error, max_line_bytes=max_line_bytes
+    ):
+        yield step
+
+
+def records_of(
+    source: Any, *, strict: bool, on_error: OnAnyError, max_line_bytes: int
+) -> Iterator[tuple[RunStep, Buffer | None]]:
+    """Every run step of ``source`` with the JSON it was decoded from (``None`` for a
+    stream's merged snapshots, which have none)."""
     limit = check_limit("max_line_bytes", max_line_bytes)
     handler = resolve_on_error(on_error)
     if isinstance(source, (bytes, bytearray, memoryview)):
         # Buffered: open_binary peeks at the first bytes for compression.
-        source = io.BufferedReader(io.BytesIO(bytes(source)))  # type: ignore[arg-type]
+        source = io.BufferedReader(io.BytesIO(bytes(source)))
     with open_binary(source) as file:
         lines = _numbered_lines(file, limit)
         first = next(lines, None)
@@ -78,9 +96,17 @@ def steps_of(
             return
         lineno, line = first
         kind = NDJSON if line is None else detect(line)
+        if kind == DOCUMENT and _whole(line):
+            # An array whole on its first line: the document, if no line follows;
+            # else the first record of NDJSON (a bad one: a step is an object).
+            second = next(lines, None)
+            if second is not None:
+                kind = NDJSON
+                lines = itertools.chain([second], lines)
         if kind == SSE:
             assert line is not None
-            yield from _snapshots(bytes(line) + b"\n", file, handler)
+            for step in _snapshots(bytes(line) + b"\n", file, handler):
+                yield step, None
         elif kind == DOCUMENT:
             assert line is not None
             yield from _document(bytes(line) + b"\n" + file.read(), lineno, strict)
@@ -91,13 +117,22 @@ def steps_of(
                 yield from _record(kind, decode, numbered, handler, limit)
 
 
+def _whole(line: bytes | memoryview | None) -> bool:
+    """Whether ``line`` is one whole JSON value."""
+    try:
+        _WHOLE.decode(line)  # type: ignore[arg-type]
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
 def _record(
     kind: str,
     decode: Callable[[Buffer, int | None], Any],
     numbered: tuple[int, Buffer | None],
     handler: Callable[[DecodeError], object] | None,
     limit: int,
-) -> Iterator[RunStep]:
+) -> Iterator[tuple[RunStep, Buffer | None]]:
     lineno, line = numbered
     try:
         if line is None:
@@ -109,25 +144,37 @@ def _record(
         handler(exc)
         return
     if kind == PAGES:
-        yield from value.data
+        yield from zip(value.data, _RAW_PAGE.decode(line).data, strict=True)
     else:
-        yield value
+        yield value, line
 
 
-def _document(body: bytes, lineno: int, strict: bool) -> Iterator[RunStep]:
+class _RawPage(msgspec.Struct):
+    """A page's steps, each as the bytes it came in."""
+
+    data: list[msgspec.Raw]
+
+
+_RAW_PAGE = msgspec.json.Decoder(_RawPage)
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _document(body: bytes, lineno: int, strict: bool) -> Iterator[tuple[RunStep, Buffer | None]]:
     """One JSON document: a page, a step, or an array of steps."""
     head = body.lstrip().removeprefix(_BOM).lstrip()
     if head.startswith(b"["):
-        yield from _decoder(list[RunStep], bool(strict)).decode(body)
+        steps = _decoder(list[RunStep], bool(strict)).decode(body)
+        yield from zip(steps, _RAW_LIST.decode(body), strict=True)
         return
     try:
         probe = _PROBE.decode(body)
     except msgspec.DecodeError as exc:
         raise DecodeError(f"not a JSON document: {exc}", line=lineno) from None
     if probe.object == "list":
-        yield from _decoder(RunStepPage, bool(strict)).decode(body).data
+        page = _decoder(RunStepPage, bool(strict)).decode(body)
+        yield from zip(page.data, _RAW_PAGE.decode(body).data, strict=True)
     else:
-        yield _decoder(RunStep, bool(strict)).decode(body)
+        yield _decoder(RunStep, bool(strict)).decode(body), body
 
 
 def _snapshots(
@@ -146,18 +193,23 @@ def _feed(
     acc: Accumulator, chunk: bytes | None, handler: Callable[[StepwireError], object] | None
 ) -> None:
     """Feed ``chunk`` (close at ``None``), each bad event to ``handler``."""
-    while True:
-        try:
-            if chunk is None:
-                acc.close()
-            else:
-                acc.feed(chunk)
-            return
-        except StreamError as exc:
-            if handler is None:
-                raise
-            handler(exc)
-            if chunk is None:
-                return
-            # The accumulator kept what follows the bad event: an empty feed goes on.
-            chunk = b""
+    while not _fed(acc, chunk, handler):
+        # The accumulator kept what follows the bad event: an empty feed goes on.
+        chunk = b""
+
+
+def _fed(
+    acc: Accumulator, chunk: bytes | None, handler: Callable[[StepwireError], object] | None
+) -> bool:
+    """Whether ``chunk`` went in whole; ``False`` after a bad event went to ``handler``."""
+    try:
+        if chunk is None:
+            acc.close()
+        else:
+            acc.feed(chunk)
+    except StreamError as exc:
+        if handler is None:
+            raise
+        handler(exc)
+        return chunk is None
+    return True

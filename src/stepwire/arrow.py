@@ -18,8 +18,13 @@ Examples
 
 from __future__ import annotations
 
+import array
+import itertools
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +39,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 from ._columns import CALL_COLUMNS, STEP_COLUMNS, Columns
 from ._limits import MAX_LINE_BYTES, check_limit
 from ._model import RunStep
-from ._ndjson import OnError
-from ._sources import steps_of
+from ._sources import OnAnyError, records_of
 
 __all__ = [
     "BATCH_ROWS",
@@ -48,6 +52,9 @@ __all__ = [
 
 #: Steps per record batch (and Parquet row group), by default.
 BATCH_ROWS = 8192
+# A batch is cut early past this much step_details text: a string column's offsets are
+# 32-bit, and the calls' payloads are slices of the same text.
+_MAX_TEXT_BYTES = 1 << 30
 
 _TS = pa.timestamp("s", tz="UTC")
 
@@ -104,8 +111,22 @@ assert tuple(TOOL_CALLS_SCHEMA.names) == CALL_COLUMNS
 TABLES = ("steps", "tool_calls")
 
 
+# JSON text columns that are never null: built from one join of their values (bytes,
+# or msgspec.Raw slices of the input) and their offsets, without a copy per value.
+_JOINED = frozenset({"step_details", "payload"})
+
+
+def _joined(values: list[Any]) -> pa.Array:
+    data = b"".join(values)
+    offsets = array.array("i", itertools.accumulate(map(len, values), initial=0))
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
 def _batch(columns: dict[str, list[Any]], schema: pa.Schema) -> pa.RecordBatch:
-    arrays = [pa.array(columns[f.name], type=f.type) for f in schema]
+    arrays = [
+        _joined(columns[f.name]) if f.name in _JOINED else pa.array(columns[f.name], type=f.type)
+        for f in schema
+    ]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
@@ -148,7 +169,7 @@ def iter_batches(
     *,
     batch_rows: int = BATCH_ROWS,
     strict: bool = False,
-    on_error: OnError = "raise",
+    on_error: OnAnyError = "raise",
     max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Iterator[dict[str, pa.RecordBatch]]:
     """Record batches of both tables, ``batch_rows`` steps at a time, in bounded memory.
@@ -177,9 +198,10 @@ def iter_batches(
     """
     rows = check_limit("batch_rows", batch_rows)
     columns = Columns()
-    for step in steps_of(source, strict=strict, on_error=on_error, max_line_bytes=max_line_bytes):
-        columns.add(step)
-        if columns.rows >= rows:
+    records = records_of(source, strict=strict, on_error=on_error, max_line_bytes=max_line_bytes)
+    for step, body in records:
+        columns.add(step, body)
+        if columns.rows >= rows or columns.text_bytes >= _MAX_TEXT_BYTES:
             yield _batches(columns)
             columns.clear()
     if columns.rows:
@@ -192,7 +214,7 @@ def write_parquet(
     *,
     batch_rows: int = BATCH_ROWS,
     strict: bool = False,
-    on_error: OnError = "raise",
+    on_error: OnAnyError = "raise",
     max_line_bytes: int = MAX_LINE_BYTES,
     compression: str = "zstd",
 ) -> dict[str, Path]:
@@ -221,9 +243,14 @@ def write_parquet(
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     final = {name: out / f"{name}.parquet" for name in TABLES}
-    temporary = {name: out / f".{name}.parquet.{os.getpid()}.tmp" for name in TABLES}
+    temporary = {name: _temporary(out, name) for name in TABLES}
     schemas = {"steps": STEPS_SCHEMA, "tool_calls": TOOL_CALLS_SCHEMA}
     writers: dict[str, pq.ParquetWriter] = {}
+    # Parquet encoding and compression release the GIL: one thread writes a batch
+    # while the next is decoded. At most one write is pending, so two batches at a
+    # time are all that is held.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stepwire-parquet")
+    pending: Future[None] | None = None
     try:
         for name in TABLES:
             writers[name] = pq.ParquetWriter(
@@ -236,16 +263,36 @@ def write_parquet(
             on_error=on_error,
             max_line_bytes=max_line_bytes,
         ):
-            for name in TABLES:
-                writers[name].write_batch(batches[name])
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(_write, writers, batches)
+        if pending is not None:
+            pending.result()
+            pending = None
         for name in TABLES:
             writers.pop(name).close()
         for name in TABLES:
             os.replace(temporary[name], final[name])
     except BaseException:
+        if pending is not None:
+            futures.wait([pending])
         for writer in writers.values():
             writer.close()
         for path in temporary.values():
             path.unlink(missing_ok=True)
         raise
+    finally:
+        pool.shutdown()
     return final
+
+
+def _temporary(directory: Path, name: str) -> Path:
+    """A new, unique file in ``directory`` for ``name``'s table while it is written."""
+    fd, path = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".parquet.tmp")
+    os.close(fd)
+    return Path(path)
+
+
+def _write(writers: dict[str, pq.ParquetWriter], batches: dict[str, pa.RecordBatch]) -> None:
+    for name in TABLES:
+        writers[name].write_batch(batches[name])
