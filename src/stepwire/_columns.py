@@ -134,9 +134,12 @@ _NAMED: dict[type, Any] = {
 }
 
 
+_NO_TOKENS = (None, None, None, None, None)
+# A timestamp's column value: `_NULL.get(value, value)` is None for UNSET, else value.
+_NULL: dict[Any, None] = {UNSET: None}
+
+
 def _tokens(usage: Any) -> tuple[Any, Any, Any, Any, Any]:
-    if usage is UNSET or usage is None:
-        return None, None, None, None, None
     cached = None
     # Both spellings the live API uses; the first with a value wins.
     for details in (usage.prompt_token_details, usage.prompt_tokens_details):
@@ -177,14 +180,8 @@ def _extra_of(step: RunStep) -> bytes | None:
     return _ENCODE(extra) if extra else None
 
 
-def _metadata(value: Any) -> list[tuple[str, Any]] | None:
-    if value is UNSET or value is None:
-        return None
+def _metadata(value: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(k, _text(v)) for k, v in value.items()]
-
-
-def _timestamp(value: Any) -> Any:
-    return None if value is UNSET else value
 
 
 class Columns:
@@ -228,11 +225,21 @@ class Columns:
         error = step.last_error
         if error is UNSET or error is None:
             code = message = None
+            plain = True
         else:
             code, message = error.code, error.message
+            plain = error.extra is UNSET
+        usage = step.usage
+        if usage is UNSET or usage is None:
+            tokens: tuple[Any, ...] = _NO_TOKENS
+        else:
+            tokens = _tokens(usage)
+            plain = plain and not _usage_has_extra(usage)
+        metadata = step.metadata
         details = step.step_details
         raw_details = encode(details) if body is None else _RAW_STEP.decode(body).step_details
         self.text_bytes += len(raw_details)
+        # UNSET (absent) and None (null) are both a null in a column.
         self._steps.append(
             (
                 step.id,
@@ -243,17 +250,17 @@ class Columns:
                 step.type,
                 step.status,
                 step.created_at,
-                _timestamp(step.expires_at),
-                _timestamp(step.cancelled_at),
-                _timestamp(step.failed_at),
-                _timestamp(step.completed_at),
-                _timestamp(step.expired_at),
+                _NULL.get(step.expires_at, step.expires_at),
+                _NULL.get(step.cancelled_at, step.cancelled_at),
+                _NULL.get(step.failed_at, step.failed_at),
+                _NULL.get(step.completed_at, step.completed_at),
+                _NULL.get(step.expired_at, step.expired_at),
                 code,
                 message,
-                *_tokens(step.usage),
-                _metadata(step.metadata),
+                *tokens,
+                None if metadata is UNSET or metadata is None else _metadata(metadata),
                 raw_details,
-                _extra_of(step),
+                None if plain and step.extra is UNSET else _extra_of(step),
             )
         )
         if type(details) is ToolCallsStepDetails:

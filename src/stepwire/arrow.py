@@ -216,7 +216,7 @@ def write_parquet(
     strict: bool = False,
     on_error: OnAnyError = "raise",
     max_line_bytes: int = MAX_LINE_BYTES,
-    compression: str = "zstd",
+    compression: str = "snappy",
 ) -> dict[str, Path]:
     """Write ``steps.parquet`` and ``tool_calls.parquet`` into ``directory``.
 
@@ -232,8 +232,9 @@ def write_parquet(
         Created if missing.
     batch_rows, strict, on_error, max_line_bytes
         As for ``iter_batches``; a batch is one Parquet row group.
-    compression : str, default "zstd"
-        The Parquet codec (any pyarrow takes: ``"snappy"``, ``"none"``...).
+    compression : str, default "snappy"
+        The Parquet codec, as DuckDB's and pyarrow's default (any pyarrow
+        takes: ``"zstd"`` writes smaller files, more slowly; ``"none"``...).
 
     Returns
     -------
