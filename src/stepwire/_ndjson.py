@@ -281,8 +281,20 @@ def _iter_lines(
                     yield value
 
 
-def _numbered_lines(file: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | memoryview | None]]:
-    """Each non-blank line with its number, without its line end; ``None`` if too long."""
+# Bytes asked of the file at a time: large enough that the per-read cost vanishes,
+# small enough to stay in cache. read1 returns what is there, so a live socket's lines
+# come as they arrive.
+_BLOCK = 1 << 18
+
+
+def _numbered_lines(
+    file: IO[bytes], limit: int
+) -> Iterator[tuple[int, bytes | memoryview | None]]:
+    """Each non-blank line with its number, without its line end; ``None`` if too long.
+
+    Read with ``readline``: after each line the file is at the start of the next
+    one, also after a line over the limit (which is read no further than it).
+    """
     blank = _BLANK_LINE.search
     # One byte over the limit: a line of exactly `limit` bytes comes with its "\n".
     for lineno, line in enumerate(iter(partial(file.readline, limit + 1), b""), 1):
@@ -310,3 +322,43 @@ def _skip_line(file: IO[bytes], size: int) -> None:
         rest = file.readline(size)
         if not rest or rest[-1] == 0x0A:
             return
+
+
+def block_lines(file: Any, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """``_numbered_lines`` read in blocks: faster, for a reader that owns the file.
+
+    The file is read ahead of the lines handed out; memory stays bounded by
+    ``limit`` and the block size.
+    """
+    read = getattr(file, "read1", None) or file.read
+    blank = _BLANK_LINE.search
+    lineno = 1
+    tail = b""
+    skipping = False  # inside a line over the limit, until its newline
+    while True:
+        block = read(_BLOCK)
+        if not isinstance(block, (bytes, bytearray)):
+            raise TypeError(f"Expected a binary file; read() gave {_name(block)}")
+        if not block:
+            break
+        if skipping:
+            cut = block.find(b"\n")
+            if cut < 0:
+                continue
+            block = block[cut + 1 :]
+            skipping = False
+            lineno += 1
+        lines = (tail + block if tail else bytes(block)).split(b"\n")
+        tail = lines.pop()
+        for line in lines:
+            if len(line) > limit:
+                yield lineno, None
+            elif blank(line) is not None:
+                yield lineno, line[:-1] if line.endswith(b"\r") else line
+            lineno += 1
+        if len(tail) > limit:
+            yield lineno, None
+            skipping = True
+            tail = b""
+    if blank(tail) is not None and not skipping:
+        yield lineno, tail[:-1] if tail.endswith(b"\r") else tail

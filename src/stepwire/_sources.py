@@ -17,7 +17,6 @@ The kind is told by content, from the first non-blank line:
 from __future__ import annotations
 
 import io
-import itertools
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Literal, Union
 
@@ -28,7 +27,7 @@ from ._decode import Buffer, _decoder
 from ._errors import DecodeError, StepwireError, StreamError
 from ._limits import check_limit
 from ._model import RunStep, RunStepPage
-from ._ndjson import _numbered_lines, resolve_on_error
+from ._ndjson import block_lines, resolve_on_error
 from ._open import open_binary
 
 __all__ = ["DOCUMENT", "NDJSON", "PAGES", "SSE", "OnAnyError", "detect", "steps_of"]
@@ -41,6 +40,7 @@ _BOM = b"\xef\xbb\xbf"
 OnAnyError = Union[Literal["raise", "skip"], Callable[[StepwireError], object]]
 _SSE_FIELDS = (b"event:", b"data:", b"id:", b"retry:", b":")
 _SSE_CHUNK = 1 << 16
+_FIRST_READ = 1 << 16
 
 
 class _Probe(msgspec.Struct):
@@ -90,31 +90,67 @@ def records_of(
         # Buffered: open_binary peeks at the first bytes for compression.
         source = io.BufferedReader(io.BytesIO(bytes(source)))
     with open_binary(source) as file:
-        lines = _numbered_lines(file, limit)
-        first = next(lines, None)
-        if first is None:
-            return
-        lineno, line = first
-        kind = NDJSON if line is None else detect(line)
-        if kind == DOCUMENT and _whole(line):
-            # An array whole on its first line: the document, if no line follows;
-            # else the first record of NDJSON (a bad one: a step is an object).
-            second = next(lines, None)
-            if second is not None:
+        head, line = _first_line(file, limit)
+        if line is None:  # nothing but blank lines, or a first line over the limit
+            kind = NDJSON
+        else:
+            kind = detect(line)
+            if kind == DOCUMENT and _whole(line) and head.strip() != line.strip():
+                # An array whole on its first line, with more after it: NDJSON,
+                # whose first record is a bad one (a step is an object).
                 kind = NDJSON
-                lines = itertools.chain([second], lines)
         if kind == SSE:
-            assert line is not None
-            for step in _snapshots(bytes(line) + b"\n", file, handler):
+            for step in _snapshots(head, file, handler):
                 yield step, None
         elif kind == DOCUMENT:
-            assert line is not None
-            yield from _document(bytes(line) + b"\n" + file.read(), lineno, strict)
+            yield from _document(head + file.read(), strict)
         else:
             tp = RunStepPage if kind == PAGES else RunStep
             decode = _decoder(tp, bool(strict))._decode
-            for numbered in itertools.chain([first], lines):
+            for numbered in block_lines(_Chain(head, file), limit):
                 yield from _record(kind, decode, numbered, handler, limit)
+
+
+class _Chain:
+    """``head``, then the rest of ``file``: what ``_numbered_lines`` reads."""
+
+    __slots__ = ("_head", "_read")
+
+    def __init__(self, head: bytes, file: IO[bytes]) -> None:
+        self._head = head
+        self._read = getattr(file, "read1", None) or file.read
+
+    def read1(self, size: int = -1) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        data: bytes = self._read(size)
+        return data
+
+
+def _first_line(file: IO[bytes], limit: int) -> tuple[bytes, bytes | None]:
+    """What was read to find the first non-blank line, and that line (without its
+    line end); ``None`` if the input has none within ``limit`` bytes a line."""
+    read = getattr(file, "read1", None) or file.read
+    head = b""
+    start = 0  # where the line being looked at starts
+    while True:
+        end = head.find(b"\n", start)
+        if end < 0:
+            if len(head) - start > limit:
+                return head, None
+            block = read(_FIRST_READ)
+            if not isinstance(block, (bytes, bytearray)):
+                raise TypeError(f"Expected a binary file; read() gave {type(block).__name__}")
+            if not block:
+                line = head[start:]
+                return head, (line.rstrip(b"\r") if line.strip() else None)
+            head += block
+            continue
+        line = head[start:end]
+        if line.strip():
+            return head, line.rstrip(b"\r")
+        start = end + 1
 
 
 def _whole(line: bytes | memoryview | None) -> bool:
@@ -159,7 +195,7 @@ _RAW_PAGE = msgspec.json.Decoder(_RawPage)
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-def _document(body: bytes, lineno: int, strict: bool) -> Iterator[tuple[RunStep, Buffer | None]]:
+def _document(body: bytes, strict: bool) -> Iterator[tuple[RunStep, Buffer | None]]:
     """One JSON document: a page, a step, or an array of steps."""
     head = body.lstrip().removeprefix(_BOM).lstrip()
     if head.startswith(b"["):
@@ -169,7 +205,7 @@ def _document(body: bytes, lineno: int, strict: bool) -> Iterator[tuple[RunStep,
     try:
         probe = _PROBE.decode(body)
     except msgspec.DecodeError as exc:
-        raise DecodeError(f"not a JSON document: {exc}", line=lineno) from None
+        raise DecodeError(f"not a JSON document: {exc}") from None
     if probe.object == "list":
         page = _decoder(RunStepPage, bool(strict)).decode(body)
         yield from zip(page.data, _RAW_PAGE.decode(body).data, strict=True)
