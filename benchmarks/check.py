@@ -11,11 +11,12 @@ The floors live in ``benchmarks/floors.toml``, one ``[[floor]]`` table each::
 A ratio is the first contender's median time per unit over the second's. Every
 contender a floor names is timed in the same interleaved rounds, in one
 process, with the garbage collector on (:func:`benchmarks.timing.interleaved`),
-on the same bytes as the pytest-benchmark suite (a slow scenario of
-``MAX_ROUNDS``, ``frame-long-line``, in fewer rounds of its own). A floor that
-fails is measured again in fresh rounds (``--retries``) and fails the check
-only if it fails every time: a burst of load on the other core must not fail
-CI, a real regression fails every attempt.
+on the same bytes as the pytest-benchmark suite (the slow scenarios of
+``MAX_ROUNDS``, ``frame-long-line`` and ``parquet``, each in fewer rounds of
+its own). A floor that fails is measured again in fresh rounds
+(``--retries``) and fails the check only if it fails every time: a burst of
+load on the other core must not fail CI, a real regression fails every
+attempt.
 
 Exit status: 0 when every floor holds, 1 when one fails, 2 when the floors
 file or a contender it names is unusable (e.g. the Cython extension is not
@@ -25,9 +26,12 @@ built, so its floors cannot be checked).
 from __future__ import annotations
 
 import argparse
+import atexit
 import functools
 import itertools
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,6 +289,39 @@ def _long_line(
     return timed
 
 
+# The parquet scenario's contenders that bench-check can time (the others cannot write the
+# file; the pytest-benchmark suite records why).
+PARQUET_CHECKED = ("stepwire", "duckdb", "duckdb 1 thread")
+
+
+def _parquet(steps: int | None = None) -> dict[str, Timed]:
+    """NDJSON to Parquet, one whole file a call (``benchmarks/parquet.py``).
+
+    The file (20,017 steps, 26.6 MB, by default) is written once per run into
+    a temporary directory, removed when the process exits; every contender
+    writes its Parquet there too, over its previous output. Each contender
+    runs once here, untimed, and must write a row per step (and, for
+    stepwire, per tool call). A unit is a step, so the times reported are per
+    step; the ratios are those of whole files.
+    """
+    from benchmarks import parquet
+
+    where = Path(tempfile.mkdtemp(prefix="stepwire-bench-parquet-"))
+    atexit.register(shutil.rmtree, where, ignore_errors=True)
+    source = where / "steps.ndjson"
+    expected = parquet.write_file(source, steps or parquet.PARQUET_STEPS)
+    timed = {}
+    # polars and pyarrow cannot write this file (benchmarks/parquet.py): not offered here.
+    for name, (run, out) in parquet.contenders(source, where, PARQUET_CHECKED).items():
+        run()
+        try:
+            parquet.verify(name, out, expected)
+        except AssertionError as exc:
+            raise FloorsError(f"parquet/{name}: {exc}") from None
+        timed[name] = Timed(run, expected.steps)
+    return timed
+
+
 SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
     "page-100": _page,
     "page-100-openai-types": lambda: _page(openai_types=True),
@@ -292,12 +329,15 @@ SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
     "stream-1000": lambda: _stream(1_000),
     "stream-100000": lambda: _stream(100_000),
     "frame-long-line": _long_line,
+    "parquet": _parquet,
 }
 
 # Scenarios whose calls are slow (a second or more per round when a build regresses):
 # timed in at most this many interleaved rounds, on their own, so that they do not
 # lengthen the whole check. A floor should not pair one with another scenario.
-MAX_ROUNDS: dict[str, int] = {"frame-long-line": 5}
+# parquet: a call is a whole 26.6 MB file (stepwire about 1.4 s, DuckDB 0.7 s when set): 5
+# rounds, about 15 s when its floor holds at once, 40 s when it fails all three attempts.
+MAX_ROUNDS: dict[str, int] = {"frame-long-line": 5, "parquet": 5}
 
 
 def contenders(names: Iterable[str]) -> dict[str, Timed]:
@@ -385,18 +425,21 @@ def judge(
 def _interleaved(rounds: int) -> Measure:
     """Interleaved rounds of ``"scenario/contender"`` calls, fewer for a MAX_ROUNDS scenario.
 
-    The calls of each round count are measured together, each group in its
-    own interleaved rounds.
+    The calls of the scenarios that run the full ``rounds`` are measured
+    together; each scenario capped under ``rounds`` is measured on its own,
+    in its own interleaved rounds (two capped scenarios never share rounds,
+    even with the same cap).
     """
     from benchmarks.timing import interleaved
 
     def measure(calls: Mapping[str, Callable[[], Any]]) -> Mapping[str, float]:
-        groups: dict[int, dict[str, Callable[[], Any]]] = {}
+        groups: dict[tuple[int, str], dict[str, Callable[[], Any]]] = {}
         for key, call in calls.items():
-            cap = min(rounds, MAX_ROUNDS.get(key.split("/")[0], rounds))
-            groups.setdefault(cap, {})[key] = call
+            scenario = key.split("/")[0]
+            cap = min(rounds, MAX_ROUNDS.get(scenario, rounds))
+            groups.setdefault((cap, scenario if cap < rounds else ""), {})[key] = call
         seconds: dict[str, float] = {}
-        for n, group in groups.items():
+        for (n, _), group in groups.items():
             seconds.update(interleaved(group, rounds=n, target=0.02, gc_enabled=True))
         return seconds
 

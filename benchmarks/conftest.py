@@ -156,6 +156,9 @@ def pytest_benchmark_update_machine_info(
     }
     for dist in ("msgspec", "orjson", "pydantic", "pydantic-core", "openai", "pytest-benchmark"):
         versions[dist] = _version(dist)
+    # The Parquet scenario's engines (benchmarks/test_parquet.py); absent is fine.
+    for dist in ("pyarrow", "duckdb", "polars"):
+        versions[dist] = _version(dist)
     # Cython matters only for the build of stepwire._stream_c; absent is fine.
     versions["cython"] = _version("Cython")
     machine_info["versions"] = versions

@@ -69,6 +69,8 @@ def test_the_project_floors_are_those_the_issue_set() -> None:
             "frame-long-line/stepwire cython 8 MiB",
             "frame-long-line/stepwire cython 8 MiB in one chunk",
         ): (5.0, True),
+        # NDJSON to Parquet: at least 0.6x DuckDB's speed (DuckDB's time / stepwire's).
+        ("parquet/duckdb", "parquet/stepwire"): (0.6, False),
     }
 
 
@@ -82,6 +84,7 @@ def test_every_floor_names_a_contender_the_scenarios_offer() -> None:
     offered |= {f"{s}/{name}" for s in ("stream-1000", "stream-100000") for name in STREAM_NAMES}
     builds = [name for name in STREAM_NAMES if name.startswith("stepwire")]
     offered |= {f"frame-long-line/{b} {case}" for b in builds for case in check.LONG_LINES}
+    offered |= {f"parquet/{name}" for name in check.PARQUET_CHECKED}
     # Built for real: the scenario checks that each drifted page round-trips.
     offered |= {f"page-100-drift/{name}" for name in check.SCENARIOS["page-100-drift"]()}
     for floor in load_floors():
@@ -112,6 +115,17 @@ def test_the_long_line_scenario_frames_one_event_per_build_and_case() -> None:
     assert set(check.MAX_ROUNDS) <= set(check.SCENARIOS)
 
 
+def test_the_parquet_scenario_writes_a_row_per_step_per_contender() -> None:
+    pytest.importorskip("duckdb", reason="duckdb (the test extra) is not installed")
+    from benchmarks.parquet import CONTENDERS
+
+    built = check._parquet(steps=300)  # raises unless each wrote a row per step (and call)
+    assert set(built) == set(check.PARQUET_CHECKED) <= set(CONTENDERS)
+    assert {t.units for t in built.values()} == {300 + 17}  # with the 17 Azure steps
+    built["stepwire"].call()  # each call writes the whole file again, over the last one
+    assert check.MAX_ROUNDS["parquet"] < 15
+
+
 def test_a_max_rounds_scenario_is_timed_in_fewer_rounds_of_its_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -126,11 +140,12 @@ def test_a_max_rounds_scenario_is_timed_in_fewer_rounds_of_its_own(
         return dict.fromkeys(calls, 1.0)
 
     monkeypatch.setattr(timing, "interleaved", interleaved)
-    monkeypatch.setattr(check, "MAX_ROUNDS", {"slow": 5, "slower": 20})
-    keys = ["fast/a", "fast/b", "slow/a", "slow/b", "slower/a"]
+    monkeypatch.setattr(check, "MAX_ROUNDS", {"slow": 5, "slower": 20, "file": 5})
+    keys = ["fast/a", "fast/b", "slow/a", "slow/b", "slower/a", "file/a", "file/b"]
     seconds = check._interleaved(15)({key: lambda: None for key in keys})
     assert seconds == dict.fromkeys(keys, 1.0)
-    assert sorted(asked, key=lambda a: a[1]) == [
+    assert sorted(asked, key=lambda a: (a[1], sorted(a[0]))) == [
+        ({"file/a", "file/b"}, 5),  # the same cap as slow, but rounds of its own
         ({"slow/a", "slow/b"}, 5),
         ({"fast/a", "fast/b", "slower/a"}, 15),  # a cap over --rounds changes nothing
     ]
