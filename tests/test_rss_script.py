@@ -111,3 +111,90 @@ def test_the_cache_is_reused_and_rewritten_when_short(
     path.write_bytes(path.read_bytes()[: rss.MB // 2])
     assert rss.ensure_file(None, rss.MB) == (path, True)
     assert path.stat().st_size >= rss.MB
+
+
+# -- python -m benchmarks.rss_parquet: the same plumbing for NDJSON to Parquet ---------
+
+
+def test_the_parquet_readers_write_a_row_per_step(small: tuple[Path, int, int]) -> None:
+    pytest.importorskip("duckdb", reason="duckdb (the test extra) is not installed")
+    from benchmarks import rss_parquet
+
+    path, _, lines = small
+    ours = rss_parquet.run_reader("parquet-stepwire", path)
+    theirs = rss_parquet.run_reader("parquet-duckdb", path)
+    assert (ours.reader, theirs.reader) == rss_parquet.READERS
+    assert ours.steps == theirs.steps == lines
+    assert ours.tool_calls is not None
+    assert ours.tool_calls > 0
+    assert theirs.tool_calls is None  # DuckDB writes one table
+    for reading in (ours, theirs):
+        assert reading.seconds > 0
+        assert reading.output_bytes > 0
+        assert reading.peak_rss > 0
+        assert rss_parquet.peak_of(reading) >= reading.start_rss > 0
+    assert not list(path.parent.glob("*.parquet"))  # written elsewhere, and removed
+
+
+def _two_files(small: tuple[Path, int, int], tmp_path: Path) -> tuple[Path, Path]:
+    path, _, _ = small
+    half = tmp_path / "half.ndjson"
+    lines = path.read_bytes().splitlines(keepends=True)
+    half.write_bytes(b"".join(lines[: len(lines) // 2]))
+    return half, path
+
+
+def test_parquet_main_under_generous_bounds_exits_0(
+    small: tuple[Path, int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("duckdb", reason="duckdb (the test extra) is not installed")
+    from benchmarks import rss_parquet
+
+    half, full = _two_files(small, tmp_path)
+    argv = ["--path", str(half), "--path", str(full), "--max-ratio", "100", "--flat", "100"]
+    assert rss_parquet.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| file MB | steps | stepwire peak RSS | duckdb peak RSS |" in out
+    assert out.count("ok   ") == 4  # rows on each file, the ratio on the larger, flatness
+    assert out.count("info ") == 1  # the ratio on the smaller file is reported, not judged
+    assert "FAIL" not in out
+    assert "(at most 100x)" in out
+
+
+def test_parquet_main_past_a_bound_exits_1(
+    small: tuple[Path, int, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("duckdb", reason="duckdb (the test extra) is not installed")
+    from benchmarks import rss_parquet
+
+    path, _, _ = small
+    assert rss_parquet.main(["--path", str(path), "--max-ratio", "0.001"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("FAIL ") == 1  # the ratio; one file has no flatness to check
+    assert "x DuckDB's" in out
+    assert "flat:" not in out
+
+
+def test_parquet_verdicts_compare_the_largest_file_with_the_smallest() -> None:
+    from benchmarks import rss_parquet
+
+    def reading(reader: str, peak: int, steps: int = 10) -> rss_parquet.ParquetReading:
+        return rss_parquet.ParquetReading(reader, steps, None, 1.0, 1, 1, peak, peak)
+
+    rows = [
+        (1000 * rss.MB, reading("parquet-stepwire", 130), reading("parquet-duckdb", 400)),
+        (100 * rss.MB, reading("parquet-stepwire", 100), reading("parquet-duckdb", 300)),
+    ]
+    results = rss_parquet.verdicts(rows, max_ratio=0.5, flat=1.25)
+    assert [ok for ok, _ in results] == [True, True, True, None, False]
+    assert "1.30x its peak at 100.0 MB" in results[-1][1]
+    assert rss_parquet.verdicts(rows, max_ratio=0.5, flat=1.3)[-1][0]
+    # The ratio is judged on the largest file only.
+    assert [ok for ok, _ in rss_parquet.verdicts(rows, max_ratio=0.3)][:4] == [
+        True,
+        False,
+        True,
+        None,
+    ]
+    disagree = [(rss.MB, reading("parquet-stepwire", 1, 9), reading("parquet-duckdb", 4))]
+    assert [ok for ok, _ in rss_parquet.verdicts(disagree)] == [False, True]
