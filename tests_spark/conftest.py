@@ -1,0 +1,59 @@
+"""A local SparkSession for stepwire.spark's tests (``make test-spark``; not ``make test``).
+
+One session for the whole run: ``local[2]`` (the machine's two cores), two shuffle
+partitions, no UI, the session time zone UTC (DuckDB's queries are in UTC too). The
+workers run this interpreter (``PYSPARK_PYTHON``), so they import the stepwire under test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The real corpus (as tests/helpers.py finds it): ../shared/fixtures/real, or $STEPWIRE_FIXTURES.
+REAL = Path(os.environ.get("STEPWIRE_FIXTURES", ROOT.parent / "shared" / "fixtures" / "real"))
+
+# pyspark warns, at import of its pandas path (mapInArrow, toArrow, createDataFrame), that it
+# does not yet support pandas 3: pandas is not used here (the batches are Arrow's). This one
+# warning, from pyspark, is ignored in these tests and nowhere else; any other is an error.
+PANDAS_3 = "ignore:PySpark does not yet fully support pandas >= 3.0.0:FutureWarning"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.filterwarnings(PANDAS_3))
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("stepwire-tests")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def real_dir() -> Path:
+    if not any(REAL.glob("*.json")):
+        raise FileNotFoundError(f"no real fixtures in {REAL} (set STEPWIRE_FIXTURES)")
+    return REAL
