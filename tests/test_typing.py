@@ -350,6 +350,13 @@ MUST_FAIL: list[tuple[str, str, str]] = [
         "assignment",
         "reportAssignmentType",
     ),
+    # type= types the lines (it is not Any), and on_error takes no other string.
+    (
+        "assert_type(stepwire.decode_lines(BODY, type=stepwire.ApiError), list[stepwire.RunStep])",
+        "assert-type",
+        "reportAssertTypeFailure",
+    ),
+    ('stepwire.decode_lines(BODY, on_error="ignore")', "call-overload", "reportArgumentType"),
     # The limits are ints (and not Any).
     ("depth: str = stepwire.MAX_DEPTH", "assignment", "reportAssignmentType"),
     ("line: str = stepwire.MAX_LINE_BYTES", "assignment", "reportAssignmentType"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import stepwire
 
@@ -82,6 +83,18 @@ def lines_from_files() -> None:
         io.BytesIO(BODY), strict=True, max_line_bytes=stepwire.MAX_LINE_BYTES
     )
     assert_type(limited, Iterator[stepwire.RunStep])
+
+
+def typed_lines() -> None:
+    # type= gives the element type; on_error takes a callable of DecodeError.
+    deltas = stepwire.decode_lines(BODY, type=stepwire.RunStepDeltaEvent)
+    assert_type(deltas, list[stepwire.RunStepDeltaEvent])
+    summaries = stepwire.iter_lines("steps.ndjson.zst", type=stepwire.RunStepSummary)
+    assert_type(summaries, Iterator[stepwire.RunStepSummary])
+    errors: list[stepwire.DecodeError] = []
+    kept = stepwire.iter_lines(Path("steps.ndjson.gz"), on_error=errors.append)
+    assert_type(kept, Iterator[stepwire.RunStep])
+    assert_type(stepwire.decode_lines(BODY, on_error="skip"), list[stepwire.RunStep])
 
 
 def encode_back() -> None:
