@@ -544,24 +544,33 @@ def _raise_boom(error: stepwire.DecodeError) -> None:
     raise BoomError(error.line)
 
 
-class FailingFile(io.BytesIO):
-    """A file whose reading fails after ``lines`` lines (a dropped connection)."""
+class _FailingRaw(io.RawIOBase):
+    """Raw bytes whose reading fails past ``fail_at`` bytes (a dropped connection)."""
 
-    def __init__(self, data: bytes, lines: int) -> None:
-        super().__init__(data)
-        self.left = lines
+    def __init__(self, data: bytes, fail_at: int) -> None:
+        self.data, self.pos, self.fail_at = data, 0, fail_at
 
-    def readline(self, size: int | None = -1) -> bytes:
-        if self.left == 0:
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.pos >= self.fail_at:
             raise OSError("connection reset")
-        self.left -= 1
-        return super().readline(size)
+        chunk = self.data[self.pos : self.pos + min(len(buffer), 4096)]
+        buffer[: len(chunk)] = chunk
+        self.pos += len(chunk)
+        return len(chunk)
+
+
+def _failing_file(data: bytes, fail_at: int) -> io.BufferedReader:
+    """A buffered file (whatever way it is read: read, read1, readline) that fails midway."""
+    return io.BufferedReader(_FailingRaw(data, fail_at), buffer_size=4096)
 
 
 FAILURES: dict[str, tuple[Callable[[], Any], dict[str, Any], type[BaseException]]] = {
     "raise-mid-file": (lambda: BAD_BODY, {"max_line_bytes": LIMIT}, stepwire.DecodeError),
     "callable-raises": (lambda: BAD_BODY, {"on_error": _raise_boom}, BoomError),
-    "reading-fails": (lambda: FailingFile(NDJSON, 90), {}, OSError),
+    "reading-fails": (lambda: _failing_file(NDJSON, len(NDJSON) // 2), {}, OSError),
     "too-long-line": (
         lambda: NDJSON + TOO_LONG + b"\n",
         {"max_line_bytes": LIMIT},
