@@ -11,6 +11,7 @@ does not model in ``extra``. docs/analytics.md documents the columns.
 
 from __future__ import annotations
 
+import array
 from typing import Any
 
 import msgspec
@@ -30,7 +31,7 @@ from ._model import (
 )
 from ._unknown import UnknownObject
 
-__all__ = ["CALL_COLUMNS", "STEP_COLUMNS", "TIMESTAMPS", "Columns"]
+__all__ = ["CALL_COLUMNS", "STEP_COLUMNS", "TEXT_COLUMNS", "TIMESTAMPS", "Columns", "Text"]
 
 #: The columns of the ``steps`` table, in order.
 STEP_COLUMNS = (
@@ -134,9 +135,6 @@ _NAMED: dict[type, Any] = {
 }
 
 
-_NO_TOKENS = (None, None, None, None, None)
-# A timestamp's column value: `_NULL.get(value, value)` is None for UNSET, else value.
-_NULL: dict[Any, None] = {UNSET: None}
 
 
 def _tokens(usage: Any) -> tuple[Any, Any, Any, Any, Any]:
@@ -184,36 +182,93 @@ def _metadata(value: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(k, _text(v)) for k, v in value.items()]
 
 
-class Columns:
-    """The two tables' rows, grown one step at a time, handed out as columns.
+# The JSON text columns that are never null: their values are kept end to end in one
+# buffer, with 32-bit offsets, as Arrow lays out a string column (`Text`).
+TEXT_COLUMNS = ("step_details", "payload")
+_STEP_LISTS = tuple(name for name in STEP_COLUMNS if name not in TEXT_COLUMNS)
+_CALL_LISTS = tuple(name for name in CALL_COLUMNS if name not in TEXT_COLUMNS)
 
-    Rows are tuples (one per step, one per call), turned into columns by one
-    transpose at the end of a batch. JSON text values are UTF-8 ``bytes``,
-    as ``encode`` writes them; the other text values are ``str``.
-    """
 
-    __slots__ = ("_calls", "_steps", "text_bytes")
+class Text:
+    """A string column being built: the values' UTF-8 end to end, and where each ends."""
+
+    __slots__ = ("data", "ends")
 
     def __init__(self) -> None:
-        self._steps: list[tuple[Any, ...]] = []
-        self._calls: list[tuple[Any, ...]] = []
-        #: The bytes of ``step_details`` text added since the last ``clear``.
-        self.text_bytes = 0
+        self.data = bytearray()
+        self.ends = array.array("i", [0])
+
+    def __len__(self) -> int:
+        return len(self.ends) - 1
+
+    def values(self) -> list[bytes]:
+        """Each value, as bytes."""
+        data, ends = self.data, self.ends
+        return [bytes(data[ends[i] : ends[i + 1]]) for i in range(len(ends) - 1)]
+
+
+class Columns:
+    """The two tables' columns, grown one step at a time.
+
+    Every column is a Python list, but ``step_details`` and ``payload``, which
+    are ``Text``: the JSON of each value appended to one buffer, the bytes of
+    the input itself where there is one (``msgspec.Raw`` slices), so that the
+    Arrow array is made from the buffer without a copy per value. Other JSON
+    values (``extra``, a non-string name, argument or output, metadata) are
+    UTF-8 ``bytes``; the other text values are ``str``.
+    """
+
+    __slots__ = ("_call_appends", "_lists", "_step_appends", "_texts")
+
+    def __init__(self) -> None:
+        self._lists: dict[str, list[Any]] = {}
+        self._texts: dict[str, Text] = {}
+        self._step_appends: tuple[Any, ...] = ()
+        self._call_appends: tuple[Any, ...] = ()
+        self.clear()
 
     @property
     def rows(self) -> int:
         """The steps added since the last ``clear``."""
-        return len(self._steps)
+        return len(self._lists["id"])
+
+    @property
+    def text_bytes(self) -> int:
+        """The most bytes of either JSON text column: each must stay under 2 GiB."""
+        return max(len(text.data) for text in self._texts.values())
+
+    def text(self, name: str) -> Text:
+        """The ``Text`` of ``step_details`` or ``payload``."""
+        return self._texts[name]
+
+    def column(self, name: str) -> list[Any]:
+        """Any other column, as the list it is being built in."""
+        return self._lists[name]
 
     @property
     def steps(self) -> dict[str, list[Any]]:
-        """The ``steps`` table's columns (``STEP_COLUMNS``)."""
-        return _transpose(self._steps, STEP_COLUMNS)
+        """The ``steps`` table's columns (``STEP_COLUMNS``), JSON text as bytes."""
+        return {name: self._values(name) for name in STEP_COLUMNS}
 
     @property
     def calls(self) -> dict[str, list[Any]]:
-        """The ``tool_calls`` table's columns (``CALL_COLUMNS``)."""
-        return _transpose(self._calls, CALL_COLUMNS)
+        """The ``tool_calls`` table's columns (``CALL_COLUMNS``), JSON text as bytes."""
+        return {
+            name: self._values(name if name in TEXT_COLUMNS else f"call.{name}")
+            for name in CALL_COLUMNS
+        }
+
+    def _values(self, name: str) -> list[Any]:
+        text = self._texts.get(name)
+        return text.values() if text is not None else list(self._lists[name])
+
+    def clear(self) -> None:
+        """Start again from empty columns (a batch handed out keeps the old ones)."""
+        self._lists = {name: [] for name in _STEP_LISTS}
+        self._lists.update({f"call.{name}": [] for name in _CALL_LISTS})
+        self._texts = {name: Text() for name in TEXT_COLUMNS}
+        self._step_appends = tuple(self._lists[name].append for name in _STEP_LISTS)
+        self._call_appends = tuple(self._lists[f"call.{name}"].append for name in _CALL_LISTS)
 
     def add(self, step: RunStep, body: Any = None) -> None:
         """Append one step's row, and a row for each of its tool calls.
@@ -222,47 +277,77 @@ class Columns:
         details and calls are then taken as they came (``msgspec.Raw``
         slices of it), not encoded again.
         """
+        (
+            a_id,
+            a_object,
+            a_thread,
+            a_run,
+            a_assistant,
+            a_type,
+            a_status,
+            a_created,
+            a_expires,
+            a_cancelled,
+            a_failed,
+            a_completed,
+            a_expired,
+            a_code,
+            a_message,
+            a_prompt,
+            a_completion,
+            a_total,
+            a_cached,
+            a_reasoning,
+            a_metadata,
+            a_extra,
+        ) = self._step_appends
+        a_id(step.id)
+        a_object(step.object)
+        a_thread(step.thread_id)
+        a_run(step.run_id)
+        a_assistant(step.assistant_id)
+        a_type(step.type)
+        a_status(step.status)
+        a_created(step.created_at)
+        # UNSET (absent) and None (null) are both a null in a column.
+        value = step.expires_at
+        a_expires(None if value is UNSET else value)
+        value = step.cancelled_at
+        a_cancelled(None if value is UNSET else value)
+        value = step.failed_at
+        a_failed(None if value is UNSET else value)
+        value = step.completed_at
+        a_completed(None if value is UNSET else value)
+        value = step.expired_at
+        a_expired(None if value is UNSET else value)
         error = step.last_error
         if error is UNSET or error is None:
-            code = message = None
+            a_code(None)
+            a_message(None)
             plain = True
         else:
-            code, message = error.code, error.message
+            a_code(error.code)
+            a_message(error.message)
             plain = error.extra is UNSET
         usage = step.usage
         if usage is UNSET or usage is None:
-            tokens: tuple[Any, ...] = _NO_TOKENS
+            prompt = completion = total = cached = reasoning = None
         else:
-            tokens = _tokens(usage)
+            prompt, completion, total, cached, reasoning = _tokens(usage)
             plain = plain and not _usage_has_extra(usage)
+        a_prompt(prompt)
+        a_completion(completion)
+        a_total(total)
+        a_cached(cached)
+        a_reasoning(reasoning)
         metadata = step.metadata
+        a_metadata(None if metadata is UNSET or metadata is None else _metadata(metadata))
+        a_extra(None if plain and step.extra is UNSET else _extra_of(step))
         details = step.step_details
         raw_details = encode(details) if body is None else _RAW_STEP.decode(body).step_details
-        self.text_bytes += len(raw_details)
-        # UNSET (absent) and None (null) are both a null in a column.
-        self._steps.append(
-            (
-                step.id,
-                step.object,
-                step.thread_id,
-                step.run_id,
-                step.assistant_id,
-                step.type,
-                step.status,
-                step.created_at,
-                _NULL.get(step.expires_at, step.expires_at),
-                _NULL.get(step.cancelled_at, step.cancelled_at),
-                _NULL.get(step.failed_at, step.failed_at),
-                _NULL.get(step.completed_at, step.completed_at),
-                _NULL.get(step.expired_at, step.expired_at),
-                code,
-                message,
-                *tokens,
-                None if metadata is UNSET or metadata is None else _metadata(metadata),
-                raw_details,
-                None if plain and step.extra is UNSET else _extra_of(step),
-            )
-        )
+        text = self._texts["step_details"]
+        text.data += raw_details
+        text.ends.append(len(text.data))
         if type(details) is ToolCallsStepDetails:
             calls = details.tool_calls
         elif isinstance(details, UnknownObject) and isinstance(details.get("tool_calls"), list):
@@ -275,37 +360,48 @@ class Columns:
             self._add_calls(step, calls, raws if raws and len(raws) == len(calls) else None)
 
     def _add_calls(self, step: RunStep, calls: list[Any], raws: list[Any] | None) -> None:
-        head = (step.id, step.run_id, step.thread_id, step.created_at)
-        append = self._calls.append
+        (
+            a_step,
+            a_run,
+            a_thread,
+            a_created,
+            a_position,
+            a_id,
+            a_type,
+            a_name,
+            a_arguments,
+            a_output,
+        ) = self._call_appends
+        text = self._texts["payload"]
+        data, ends = text.data, text.ends
+        step_id, run_id, thread_id, created = step.id, step.run_id, step.thread_id, step.created_at
         for position, call in enumerate(calls):
-            payload = raws[position] if raws is not None else encode(call)
             get = _NAMED.get(type(call))
             if get is not None:
-                append((*head, position, call.id, call.type, *get(call), payload))
+                call_id, call_type = call.id, call.type
+                name, arguments, output = get(call)
             elif isinstance(call, dict):  # an unknown type, or not an object of any
-                named = _unknown_named(call)
                 call_id, call_type = _text(call.get("id")), _text(call.get("type"))
-                append((*head, position, call_id, call_type, *named, payload))
+                name, arguments, output = _unknown_named(call)
             elif isinstance(call, msgspec.Struct):  # a known type without those fields
-                append(
-                    (*head, position, getattr(call, "id", None), call_kind(call), *_NONE3, payload)
-                )
+                call_id, call_type = getattr(call, "id", None), call_kind(call)
+                name = arguments = output = None
             else:  # a JSON value that is not an object, kept as it came
-                append((*head, position, None, None, *_NONE3, payload))
-
-    def clear(self) -> None:
-        """Drop every row."""
-        self._steps.clear()
-        self._calls.clear()
-        self.text_bytes = 0
+                call_id = call_type = name = arguments = output = None
+            a_step(step_id)
+            a_run(run_id)
+            a_thread(thread_id)
+            a_created(created)
+            a_position(position)
+            a_id(call_id)
+            a_type(call_type)
+            a_name(name)
+            a_arguments(arguments)
+            a_output(output)
+            data += raws[position] if raws is not None else encode(call)
+            ends.append(len(data))
 
 
 def call_kind(call: msgspec.Struct) -> Any:
     """A tagged Struct's tag: its tool type."""
     return call.__struct_config__.tag
-
-
-def _transpose(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> dict[str, list[Any]]:
-    if not rows:
-        return {name: [] for name in names}
-    return dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))

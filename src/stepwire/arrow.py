@@ -18,8 +18,6 @@ Examples
 
 from __future__ import annotations
 
-import array
-import itertools
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -36,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "stepwire.arrow needs pyarrow: pip install 'stepwire[arrow]'", name="pyarrow"
     ) from exc
 
-from ._columns import CALL_COLUMNS, STEP_COLUMNS, Columns
+from ._columns import CALL_COLUMNS, STEP_COLUMNS, TEXT_COLUMNS, Columns, Text
 from ._limits import MAX_LINE_BYTES, check_limit
 from ._model import RunStep
 from ._sources import OnAnyError, records_of
@@ -111,20 +109,18 @@ assert tuple(TOOL_CALLS_SCHEMA.names) == CALL_COLUMNS
 TABLES = ("steps", "tool_calls")
 
 
-# JSON text columns that are never null: built from one join of their values (bytes,
-# or msgspec.Raw slices of the input) and their offsets, without a copy per value.
-_JOINED = frozenset({"step_details", "payload"})
+def _text(text: Text) -> pa.Array:
+    # The buffer and offsets become the array's own (no copy): the Columns that
+    # built them start new ones at clear().
+    data = pa.py_buffer(text.data)
+    return pa.StringArray.from_buffers(len(text), pa.py_buffer(text.ends), data)
 
 
-def _joined(values: list[Any]) -> pa.Array:
-    data = b"".join(values)
-    offsets = array.array("i", itertools.accumulate(map(len, values), initial=0))
-    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(data))
-
-
-def _batch(columns: dict[str, list[Any]], schema: pa.Schema) -> pa.RecordBatch:
+def _batch(columns: Columns, schema: pa.Schema, prefix: str) -> pa.RecordBatch:
     arrays = [
-        _joined(columns[f.name]) if f.name in _JOINED else pa.array(columns[f.name], type=f.type)
+        _text(columns.text(f.name))
+        if f.name in TEXT_COLUMNS
+        else pa.array(columns.column(prefix + f.name), type=f.type)
         for f in schema
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
@@ -132,8 +128,8 @@ def _batch(columns: dict[str, list[Any]], schema: pa.Schema) -> pa.RecordBatch:
 
 def _batches(columns: Columns) -> dict[str, pa.RecordBatch]:
     return {
-        "steps": _batch(columns.steps, STEPS_SCHEMA),
-        "tool_calls": _batch(columns.calls, TOOL_CALLS_SCHEMA),
+        "steps": _batch(columns, STEPS_SCHEMA, ""),
+        "tool_calls": _batch(columns, TOOL_CALLS_SCHEMA, "call."),
     }
 
 
