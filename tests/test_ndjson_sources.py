@@ -269,3 +269,33 @@ def test_compressed_line_numbers_count_blank_lines_of_the_decompressed_text(
         errors: list[stepwire.DecodeError] = []
         assert len(list(stepwire.iter_lines(path, on_error=errors.append))) == 2
         assert [e.line for e in errors] == [5]
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, _zstd], ids=["gzip", "zstd"])
+def test_a_seekable_file_without_peek_is_sniffed_too(compress: Callable[[bytes], bytes]) -> None:
+    """io.BytesIO has no peek: its first bytes are read, and it is sought back to them."""
+    f = io.BytesIO(b"ignored" + compress(BODY))
+    f.seek(len(b"ignored"))
+    assert [_plain(s) for s in stepwire.iter_lines(f)] == STEPS
+    assert not f.closed
+
+
+def test_an_unseekable_file_without_peek_is_read_as_it_is() -> None:
+    """A pipe-like file that can neither peek nor seek: plain NDJSON reads, nothing sniffed."""
+
+    class Pipe(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self._data = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            chunk = self._data.read(len(b))
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    assert [_plain(s) for s in stepwire.iter_lines(Pipe(BODY))] == STEPS  # type: ignore[arg-type]
+    with pytest.raises(stepwire.DecodeError) as info:
+        list(stepwire.iter_lines(Pipe(gzip.compress(BODY))))  # type: ignore[arg-type]
+    assert info.value.line == 1

@@ -178,8 +178,9 @@ def _extra_of(step: RunStep) -> bytes | None:
     return _ENCODE(extra) if extra else None
 
 
-def _metadata(value: dict[str, Any]) -> list[tuple[str, Any]]:
-    return [(k, _text(v)) for k, v in value.items()]
+def _metadata(value: dict[str, str]) -> list[tuple[str, str]]:
+    # Even the default mode decodes metadata as strings only: a map<string, string>.
+    return list(value.items())
 
 
 # The JSON text columns that are never null: their values are kept end to end in one

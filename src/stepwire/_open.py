@@ -2,7 +2,8 @@
 
 Compression is told by the content's first bytes (gzip ``1f 8b``, zstd
 ``28 b5 2f fd``), not by the name: a ``.log`` that is gzip is read as gzip,
-and a file object is sniffed too when it can be peeked without consuming.
+and a file object is sniffed too when it can be peeked or sought back (a pipe or
+socket without ``peek`` is read as it is).
 zstd comes from ``compression.zstd`` (Python 3.14) or the ``zstandard``
 package (``stepwire[zstd]``); without either, a zstd input is an error that
 says which package to install.
@@ -64,12 +65,18 @@ def _decompressed(raw: IO[bytes], kind: str | None) -> IO[bytes]:
 
 
 def _peek(file: Any) -> bytes | None:
-    peek = getattr(file, "peek", None)
-    if peek is None:
-        return None
+    """The first bytes of ``file``, left unread: by ``peek``, or read and sought back."""
     try:
-        head = peek(4)
-    except (OSError, ValueError):
+        peek = getattr(file, "peek", None)
+        if peek is not None:
+            head = peek(4)
+        elif file.seekable():  # io.BytesIO, a raw file: read, then back to where it was
+            where = file.tell()
+            head = file.read(4)
+            file.seek(where)
+        else:
+            return None
+    except (OSError, ValueError, AttributeError):
         return None
     return head if isinstance(head, bytes) else None
 
