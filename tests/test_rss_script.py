@@ -157,6 +157,7 @@ def test_parquet_main_under_generous_bounds_exits_0(
     assert "| file MB | steps | stepwire peak RSS | duckdb peak RSS |" in out
     assert out.count("ok   ") == 4  # rows on each file, the ratio on the larger, flatness
     assert out.count("info ") == 1  # the ratio on the smaller file is reported, not judged
+    assert "(judged on the largest file)" in out
     assert "FAIL" not in out
     assert "(at most 100x)" in out
 
