@@ -40,8 +40,14 @@ def arrow_rows(table: pa.Table) -> list[tuple[Any, ...]]:
 
 
 def expected(path: Path) -> dict[str, pa.Table]:
-    """stepwire.arrow's tables of an NDJSON file of steps (the reference)."""
-    return stepwire.arrow.tables(stepwire.decode_lines(read_bytes(path)))
+    """stepwire.arrow's tables of an NDJSON file (the reference): its ``iter_batches``,
+    whose JSON text columns are the input's own bytes, as stepwire.spark's are."""
+    batches = list(stepwire.arrow.iter_batches(path))
+    schemas = {"steps": stepwire.arrow.STEPS_SCHEMA, "tool_calls": stepwire.arrow.TOOL_CALLS_SCHEMA}
+    return {
+        name: pa.Table.from_batches([b[name] for b in batches], schema=schema)
+        for name, schema in schemas.items()
+    }
 
 
 def read_bytes(path: Path) -> bytes:

@@ -50,6 +50,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "stepwire.spark needs pyspark: pip install 'stepwire[spark]'", name="pyspark"
     ) from exc
 
+import msgspec
 import pyarrow as pa
 
 from .arrow import STEPS_SCHEMA, TOOL_CALLS_SCHEMA
@@ -150,6 +151,9 @@ TOOL_CALLS_DDL = ddl(TOOL_CALLS_SCHEMA)
 
 _DDL = {"steps": STEPS_DDL, "tool_calls": TOOL_CALLS_DDL}
 _NON_BLANK = re.compile(rb"[^ \t\r\n]")
+# A batch is handed to Spark before its JSON text reaches this (Arrow's strings have
+# 32-bit offsets; Spark's batches of lines are 10,000 lines, of any length).
+_FLUSH_BYTES = 256 << 20
 _OPEN_BRACE = 0x7B
 
 
@@ -190,6 +194,12 @@ def _lines(column: pa.Array) -> Iterator[memoryview]:
         start = end
 
 
+class _RawPage(msgspec.Struct):
+    """A page's steps, each as the bytes it came in."""
+
+    data: list[msgspec.Raw]
+
+
 def _map_lines(table: str, strict: bool, skip: bool, batches: Iterator[Any]) -> Iterator[Any]:
     """On a worker: batches of lines (``spark.read.text``'s) to batches of ``table``.
 
@@ -206,26 +216,37 @@ def _map_lines(table: str, strict: bool, skip: bool, batches: Iterator[Any]) -> 
 
     decode_step = _decoder(RunStep, strict)._decode
     decode_page = _decoder(RunStepPage, strict)._decode
+    raw_page = msgspec.json.Decoder(_RawPage).decode
     target = spark_arrow_schema(STEPS_SCHEMA if table == "steps" else TOOL_CALLS_SCHEMA)
     columns = Columns()
     for batch in batches:
         for line in _lines(batch.column(0)):
             try:
                 try:
-                    columns.add(decode_step(line, None))
+                    # The line is the step's body: its details and calls go into the
+                    # table as the bytes they came in.
+                    columns.add(decode_step(line, None), line)
                 except DecodeError:
                     if detect(line) != PAGES:
                         raise
-                    for step in decode_page(line, None).data:
-                        columns.add(step)
-            except DecodeError:  # noqa: PERF203 (no cost unless raised, from Python 3.11)
+                    page = decode_page(line, None)
+                    for step, body in zip(page.data, raw_page(line).data, strict=True):
+                        columns.add(step, body)
+            except DecodeError:
                 if not skip:
                     raise
-        if columns.rows:
-            out = _batches(columns)[table]
-            columns.clear()
-            if out.num_rows:
-                yield out.cast(target)
+            if columns.text_bytes >= _FLUSH_BYTES:
+                yield from _flush(columns, _batches, table, target)
+        yield from _flush(columns, _batches, table, target)
+
+
+def _flush(columns: Any, batches: Any, table: str, target: pa.Schema) -> Iterator[Any]:
+    """The table's batch of the steps in ``columns`` (if any), which start again empty."""
+    if columns.rows:
+        out = batches(columns)[table]
+        columns.clear()
+        if out.num_rows:
+            yield out.cast(target)
 
 
 def _mapper(table: str, strict: bool, on_error: object) -> functools.partial[Iterator[Any]]:
