@@ -33,6 +33,21 @@ PYTEST_ARGS ?=
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# stepwire.spark on a local Spark (local[2]; Java 17 or newer on PATH): tests_spark/, kept
+# out of `make test` (a JVM starts; about a minute and a half), and its speed against
+# spark.read.json, NDJSON to Parquet (benchmarks/spark_bench.py, about 3 minutes; fails
+# under 1.0x). pyspark goes into .venv on top of the usual extras.
+$(VENV)/.installed-spark: $(VENV)/.installed
+	rm -rf build/lib.* build/bdist.*
+	$(PY) -m pip install --quiet --disable-pip-version-check '.[spark]'
+	@touch $@
+
+test-spark: $(VENV)/.installed-spark
+	$(PY) -m pytest -p no:cacheprovider tests_spark
+
+bench-spark: $(VENV)/.installed-spark
+	$(PY) -m benchmarks.spark_bench
+
 # The public API as mypy and basedpyright see it (tests/typing/, README.md's python
 # blocks): tests/test_typing.py, about 10 s, which `make test` runs too.
 typecheck: $(VENV)/.installed

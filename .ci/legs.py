@@ -15,6 +15,7 @@ its output goes to build/ci/<leg>.log. The legs (docs/ci.md says more):
 - lowest: Python 3.10, every ranged dependency at its floor (.ci/constraints-lowest.txt),
   build requirements included; the newest releases are what the other legs get.
 - msgspec-releases: the decode-error tests against every msgspec release in range.
+- spark: ``make test-spark`` and ``make bench-spark`` in .venv, alone (it times Spark jobs).
 - bench-check: ``make bench-check``, last and alone (it measures speed ratios).
 
 Every leg runs with one pip cache (build/pip-cache), even where the environment sets
@@ -270,6 +271,22 @@ def make_target(target: str) -> Callable[[Context], None]:
     return run
 
 
+def spark(ctx: Context) -> None:
+    """stepwire.spark on a local Spark: ``make test-spark``, then ``make bench-spark``."""
+    ctx.describe(venv_python())
+    out = ctx.sh(["make", "test-spark"], check=False)
+    ctx.tests_ran(out, "make test-spark")
+    if "make: ***" in out:
+        raise LegError(f"make test-spark: {ctx.result.tests}")
+    probe = "import pyspark; print(pyspark.__version__)"
+    ctx.result.notes.append(f"pyspark {ctx.sh([venv_python(), '-c', probe]).split()[-1]}")
+    bench = ctx.sh(["make", "bench-spark"], check=False)
+    floor = [line for line in bench.splitlines() if line.startswith("floor:")]
+    ctx.result.notes += floor
+    if "make: ***" in bench or not floor:
+        raise LegError(f"make bench-spark: {floor[0] if floor else 'no floor line'}")
+
+
 def tools_python(ctx: Context) -> None:
     probe = "import platform; print(platform.python_version())"
     ctx.result.python = ctx.sh([TOOLS_PY, "-c", probe]).split()[-1]
@@ -404,6 +421,15 @@ LEGS = [
     Leg("dist-check", dist_check, ("dist",), about="make dist-check, deps.py check-lowest"),
     Leg("lint", make_target("lint"), ("venv",), about="make lint"),
     Leg("warnings", make_target("warnings"), ("venv",), about="make warnings"),
+    # A JVM and pyspark: the tests, then the speed floor against spark.read.json. Alone, as
+    # bench-check: it times Spark jobs on both cores.
+    Leg(
+        "spark",
+        spark,
+        ("venv",),
+        alone=True,
+        about="make test-spark, make bench-spark (pyspark into .venv)",
+    ),
     # Last, when every other leg has finished: it measures speed ratios.
     Leg("bench-check", make_target("bench-check"), ("venv",), alone=True, about="make bench-check"),
 ]
