@@ -135,8 +135,6 @@ _NAMED: dict[type, Any] = {
 }
 
 
-
-
 def _tokens(usage: Any) -> tuple[Any, Any, Any, Any, Any]:
     cached = None
     # Both spellings the live API uses; the first with a value wins.
@@ -278,6 +276,12 @@ class Columns:
         details and calls are then taken as they came (``msgspec.Raw``
         slices of it), not encoded again.
         """
+        raw = None if body is None else _RAW_STEP.decode(body).step_details
+        self.add_parts(step, step.step_details, raw)
+
+    def add_parts(self, step: Any, details: Any, raw_details: Any) -> None:
+        """``add``, from a step's header (a ``RunStep`` or ``RunStepSummary``), its
+        decoded details and the JSON they came in (``None`` if none: encoded here)."""
         (
             a_id,
             a_object,
@@ -344,8 +348,9 @@ class Columns:
         metadata = step.metadata
         a_metadata(None if metadata is UNSET or metadata is None else _metadata(metadata))
         a_extra(None if plain and step.extra is UNSET else _extra_of(step))
-        details = step.step_details
-        raw_details = encode(details) if body is None else _RAW_STEP.decode(body).step_details
+        from_body = raw_details is not None
+        if not from_body:
+            raw_details = encode(details)
         text = self._texts["step_details"]
         text.data += raw_details
         text.ends.append(len(text.data))
@@ -357,7 +362,7 @@ class Columns:
         else:
             return
         if calls:
-            raws = _RAW_DETAILS.decode(raw_details).tool_calls if body is not None else None
+            raws = _RAW_DETAILS.decode(raw_details).tool_calls if from_body else None
             self._add_calls(step, calls, raws if raws and len(raws) == len(calls) else None)
 
     def _add_calls(self, step: RunStep, calls: list[Any], raws: list[Any] | None) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from typing import IO, Any, Literal, Union
+from typing import IO, Any, Literal, Union, cast
 
 import msgspec
 
@@ -26,11 +26,22 @@ from ._accumulate import Accumulator
 from ._decode import Buffer, _decoder
 from ._errors import DecodeError, StepwireError, StreamError
 from ._limits import check_limit
-from ._model import RunStep, RunStepPage
+from ._model import RunStep, RunStepPage, StepDetails
 from ._ndjson import block_lines, resolve_on_error
 from ._open import open_binary
+from ._summary import RunStepSummary, RunStepSummaryPage
 
-__all__ = ["DOCUMENT", "NDJSON", "PAGES", "SSE", "OnAnyError", "detect", "steps_of"]
+__all__ = [
+    "DOCUMENT",
+    "NDJSON",
+    "PAGES",
+    "SSE",
+    "OnAnyError",
+    "Record",
+    "detect",
+    "records_of",
+    "steps_of",
+]
 
 NDJSON, PAGES, DOCUMENT, SSE = "ndjson", "pages", "json", "sse"
 _BOM = b"\xef\xbb\xbf"
@@ -73,17 +84,33 @@ def steps_of(
     source: Any, *, strict: bool, on_error: OnAnyError, max_line_bytes: int
 ) -> Iterator[RunStep]:
     """Every run step of ``source``, in input order (see the module's docstring)."""
-    for step, _ in records_of(
+    for header, details, _ in records_of(
         source, strict=strict, on_error=on_error, max_line_bytes=max_line_bytes
     ):
-        yield step
+        if isinstance(header, RunStep):
+            yield header
+        else:
+            fields = msgspec.structs.asdict(header)
+            fields["step_details"] = details
+            yield RunStep(**fields)
+
+
+#: A step as ``records_of`` gives it: its header (a ``RunStep`` or a ``RunStepSummary``:
+#: the same fields but ``step_details``), its details decoded, and the JSON they came in
+#: (``None`` where there is none: a stream's merged snapshots).
+Record = tuple[Union[RunStep, RunStepSummary], Any, Union[msgspec.Raw, None]]
 
 
 def records_of(
     source: Any, *, strict: bool, on_error: OnAnyError, max_line_bytes: int
-) -> Iterator[tuple[RunStep, Buffer | None]]:
-    """Every run step of ``source`` with the JSON it was decoded from (``None`` for a
-    stream's merged snapshots, which have none)."""
+) -> Iterator[Record]:
+    """Every run step of ``source``, as a ``Record``, in input order.
+
+    A body is decoded as a ``RunStepSummary`` (its ``step_details`` a ``Raw``
+    slice of the body), then its details: one pass over the header, and the
+    details' own bytes at hand. A body either fails is decoded again whole,
+    for the error the whole step gives (with its path from the step's root).
+    """
     limit = check_limit("max_line_bytes", max_line_bytes)
     handler = resolve_on_error(on_error)
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -99,16 +126,82 @@ def records_of(
                 # An array whole on its first line, with more after it: NDJSON,
                 # whose first record is a bad one (a step is an object).
                 kind = NDJSON
+        reader = _Reader(bool(strict))
         if kind == SSE:
             for step in _snapshots(head, file, handler):
-                yield step, None
+                yield step, step.step_details, None
         elif kind == DOCUMENT:
-            yield from _document(head + file.read(), strict)
+            yield from reader.document(head + file.read())
         else:
-            tp = RunStepPage if kind == PAGES else RunStep
-            decode = _decoder(tp, bool(strict))._decode
-            for numbered in block_lines(_Chain(head, file), limit):
-                yield from _record(kind, decode, numbered, handler, limit)
+            read = reader.page if kind == PAGES else reader.step
+            for lineno, body in block_lines(_Chain(head, file), limit):
+                yield from _records(read, body, lineno, limit, handler)
+
+
+def _records(
+    read: Callable[[Buffer, int | None], list[Record]],
+    body: bytes | None,
+    lineno: int,
+    limit: int,
+    handler: Callable[[StepwireError], object] | None,
+) -> list[Record]:
+    """The line's records; none if it is bad and ``handler`` took its error."""
+    try:
+        if body is None:
+            raise DecodeError(f"line longer than max_line_bytes ({limit} bytes)", line=lineno)
+        return read(body, lineno)
+    except DecodeError as exc:
+        if handler is None:
+            raise
+        handler(exc)
+        return []
+
+
+class _Reader:
+    """The decoders of one mode, and how a body becomes records."""
+
+    __slots__ = ("_details", "_page", "_step", "_strict", "_summary", "_summary_page")
+
+    def __init__(self, strict: bool) -> None:
+        self._strict = strict
+        self._summary = _decoder(RunStepSummary, strict)._decode
+        self._summary_page = _decoder(RunStepSummaryPage, strict)._decode
+        self._details: Callable[[Buffer, int | None], Any] = _decoder(
+            cast(Any, StepDetails), strict
+        )._decode
+        self._step = _decoder(RunStep, strict)._decode
+        self._page = _decoder(RunStepPage, strict)._decode
+
+    def step(self, body: Buffer, lineno: int | None) -> list[Record]:
+        try:
+            summary = self._summary(body, lineno)
+            return [(summary, self._details(summary.step_details, lineno), summary.step_details)]
+        except DecodeError:
+            step = self._step(body, lineno)  # the step's own error; or, if it decodes, it
+            return [(step, step.step_details, None)]
+
+    def page(self, body: Buffer, lineno: int | None) -> list[Record]:
+        try:
+            details = self._details
+            return [
+                (summary, details(summary.step_details, lineno), summary.step_details)
+                for summary in self._summary_page(body, lineno).data
+            ]
+        except DecodeError:
+            page = self._page(body, lineno)
+            return [(step, step.step_details, None) for step in page.data]
+
+    def document(self, body: bytes) -> list[Record]:
+        """One JSON document: a page, a step, or an array of steps."""
+        head = body.lstrip().removeprefix(_BOM).lstrip()
+        if head.startswith(b"["):
+            steps = _decoder(list[RunStep], self._strict).decode(body)
+            return [(step, step.step_details, None) for step in steps]
+        try:
+            probe = _PROBE.decode(body)
+        except msgspec.DecodeError as exc:
+            raise DecodeError(f"not a JSON document: {exc}") from None
+        return self.page(body, None) if probe.object == "list" else self.step(body, None)
 
 
 class _Chain:
@@ -160,57 +253,6 @@ def _whole(line: bytes | memoryview | None) -> bool:
     except msgspec.DecodeError:
         return False
     return True
-
-
-def _record(
-    kind: str,
-    decode: Callable[[Buffer, int | None], Any],
-    numbered: tuple[int, Buffer | None],
-    handler: Callable[[DecodeError], object] | None,
-    limit: int,
-) -> Iterator[tuple[RunStep, Buffer | None]]:
-    lineno, line = numbered
-    try:
-        if line is None:
-            raise DecodeError(f"line longer than max_line_bytes ({limit} bytes)", line=lineno)
-        value = decode(line, lineno)
-    except DecodeError as exc:
-        if handler is None:
-            raise
-        handler(exc)
-        return
-    if kind == PAGES:
-        yield from zip(value.data, _RAW_PAGE.decode(line).data, strict=True)
-    else:
-        yield value, line
-
-
-class _RawPage(msgspec.Struct):
-    """A page's steps, each as the bytes it came in."""
-
-    data: list[msgspec.Raw]
-
-
-_RAW_PAGE = msgspec.json.Decoder(_RawPage)
-_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
-
-
-def _document(body: bytes, strict: bool) -> Iterator[tuple[RunStep, Buffer | None]]:
-    """One JSON document: a page, a step, or an array of steps."""
-    head = body.lstrip().removeprefix(_BOM).lstrip()
-    if head.startswith(b"["):
-        steps = _decoder(list[RunStep], bool(strict)).decode(body)
-        yield from zip(steps, _RAW_LIST.decode(body), strict=True)
-        return
-    try:
-        probe = _PROBE.decode(body)
-    except msgspec.DecodeError as exc:
-        raise DecodeError(f"not a JSON document: {exc}") from None
-    if probe.object == "list":
-        page = _decoder(RunStepPage, bool(strict)).decode(body)
-        yield from zip(page.data, _RAW_PAGE.decode(body).data, strict=True)
-    else:
-        yield _decoder(RunStep, bool(strict)).decode(body), body
 
 
 def _snapshots(

@@ -195,8 +195,8 @@ def iter_batches(
     rows = check_limit("batch_rows", batch_rows)
     columns = Columns()
     records = records_of(source, strict=strict, on_error=on_error, max_line_bytes=max_line_bytes)
-    for step, body in records:
-        columns.add(step, body)
+    for header, details, raw in records:
+        columns.add_parts(header, details, raw)
         if columns.rows >= rows or columns.text_bytes >= _MAX_TEXT_BYTES:
             yield _batches(columns)
             columns.clear()
