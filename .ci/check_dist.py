@@ -47,6 +47,9 @@ WHEEL_REQUIRED = [
     r"stepwire/_stream_py\.py",
     r"stepwire/_stream_c\.cpython-\d+-[^/]+\.so",
     r"stepwire/_stream_c\.pyi",  # the compiled twin's types
+    r"stepwire/_columns_py\.py",
+    r"stepwire/_columns_c\.cpython-\d+-[^/]+\.so",
+    r"stepwire/_columns_c\.pyi",
     r"stepwire-[^/]+\.dist-info/licenses/LICENSE",
     r"stepwire-[^/]+\.dist-info/METADATA",
 ]
@@ -60,6 +63,8 @@ SDIST_REQUIRED = [
     r"src/stepwire/py\.typed",
     r"src/stepwire/_stream_c\.pyx",
     r"src/stepwire/_stream_c\.pyi",
+    r"src/stepwire/_columns_c\.pyx",
+    r"src/stepwire/_columns_c\.pyi",
 ]
 
 

@@ -1,0 +1,153 @@
+"""The two ``Columns`` twins: the compiled one is loaded when it should be, and both give
+the same columns, value for value, on every kind of step and every path a step comes by."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+from typing import Any
+
+import msgspec
+import orjson
+import pytest
+
+import stepwire
+from helpers import REAL, real_files
+from stepgen import generate_steps, with_unknown_field, with_unknown_tool_types
+from stepgen.azure import azure_pages, azure_streams
+from stepwire import _columns
+from stepwire._sources import records_of
+
+TWINS = {"python": "stepwire._columns_py", "cython": "stepwire._columns_c"}
+
+
+def _twin(name: str) -> Any:
+    try:
+        return importlib.import_module(TWINS[name])
+    except ModuleNotFoundError as exc:
+        if name == "cython" and exc.name == TWINS[name]:
+            pytest.skip("built without the Cython extension")
+        raise
+
+
+def test_the_compiled_twin_is_loaded_when_expected() -> None:
+    """Fails when a CPython build silently fell back to the Python column builder."""
+    if os.environ.get("STEPWIRE_NO_EXTENSIONS"):
+        assert _columns.IMPLEMENTATION == "python"
+        assert _columns.Columns is importlib.import_module(TWINS["python"]).Columns
+        return
+    if platform.python_implementation() != "CPython":
+        pytest.skip("the Cython extension is built for CPython only")
+    try:
+        module = importlib.import_module(TWINS["cython"])
+    except ImportError as exc:
+        pytest.fail(f"stepwire._columns_c does not import ({exc!r}): build the extension")
+    assert module.IMPLEMENTATION == _columns.IMPLEMENTATION == stepwire.IMPLEMENTATION
+    assert _columns.Columns is module.Columns
+
+
+def _page_lines(pages: list[dict[str, Any]]) -> bytes:
+    return b"\n".join(orjson.dumps(step) for page in pages for step in page["data"]) + b"\n"
+
+
+def _with_extras() -> bytes:
+    """Steps with unmodelled fields in usage, last_error and its details, both token
+    spellings, null and absent details, metadata, and a failure."""
+    base = generate_steps(1, seed=5)[0]
+    bodies = [
+        dict(base, usage={**base["usage"], "prompt_tokens_details": {"cached_tokens": 7}}),
+        dict(base, usage={**base["usage"], "prompt_token_details": None, "surprise": 1}),
+        dict(
+            base,
+            status="failed",
+            last_error={"code": "server_error", "message": "boom", "trace": "x"},
+            usage=None,
+            metadata={"team": "billing"},
+            new_field=[1, 2],
+        ),
+    ]
+    return b"\n".join(orjson.dumps(b) for b in bodies) + b"\n"
+
+
+def _sources() -> dict[str, bytes]:
+    pages = [generate_steps(60, seed=s) for s in range(2)]
+    sources = {
+        "generated": b"\n".join(orjson.dumps(s) for steps in pages for s in steps) + b"\n",
+        "unknown-types": _page_lines(
+            [with_unknown_tool_types({"data": generate_steps(40, seed=9)})]
+        ),
+        "unknown-fields": _page_lines([with_unknown_field({"data": generate_steps(40, seed=8)})]),
+        "extras": _with_extras(),
+    }
+    for i, page in enumerate(azure_pages(seed=3)):  # pretty-printed: documents, one each
+        sources[f"azure-page-{i}"] = page
+    for stream in azure_streams(seed=2):
+        sources[f"azure-stream-{stream.name}"] = stream.sse
+    for path in real_files(".json") + real_files(".sse"):
+        sources[path.name] = path.read_bytes()
+    return sources
+
+
+SOURCES = _sources()
+
+
+def _fill(columns: Any, body: bytes) -> Any:
+    for header, details, raw in records_of(
+        body, strict=False, on_error="raise", max_line_bytes=stepwire.MAX_LINE_BYTES
+    ):
+        columns.add_parts(header, details, raw)
+    return columns
+
+
+def _values(columns: Any) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    return columns.steps, columns.calls
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_both_twins_give_the_same_columns(name: str) -> None:
+    python, cython = (_twin(t).Columns() for t in ("python", "cython"))
+    body = SOURCES[name]
+    assert _values(_fill(python, body)) == _values(_fill(cython, body))
+    assert python.rows == cython.rows > 0
+    assert python.text_bytes == cython.text_bytes
+
+
+@pytest.mark.parametrize("twin", list(TWINS))
+def test_a_step_without_its_body_is_encoded(twin: str) -> None:
+    """add(step) (no body: a stream's snapshot) writes the JSON stepwire.encode writes,
+    and it is the same JSON as the body's own bytes."""
+    lines = SOURCES["generated"].splitlines()[:30] + SOURCES["extras"].splitlines()
+    steps = [stepwire.decode_step(line) for line in lines]
+    encoded, sliced = _twin(twin).Columns(), _twin(twin).Columns()
+    for step, line in zip(steps, lines, strict=True):
+        encoded.add(step)
+        sliced.add(step, line)
+    assert encoded.text("step_details").values() == [
+        stepwire.encode(step.step_details) for step in steps
+    ]
+    a, b = _values(encoded), _values(sliced)
+    for table in (0, 1):
+        for column, values in a[table].items():
+            if column in ("step_details", "payload", "extra"):
+                assert [v and msgspec.json.decode(v) for v in values] == [
+                    v and msgspec.json.decode(v) for v in b[table][column]
+                ]
+            else:
+                assert values == b[table][column], column
+
+
+@pytest.mark.parametrize("twin", list(TWINS))
+def test_clear_starts_new_columns_and_leaves_the_old_ones(twin: str) -> None:
+    columns = _fill(_twin(twin).Columns(), SOURCES["generated"])
+    text, ids = columns.text("step_details"), columns.column("id")
+    rows = columns.rows
+    columns.clear()
+    assert (columns.rows, columns.text_bytes) == (0, 0)
+    assert len(text) == len(ids) == rows  # a batch handed out keeps its buffers
+
+
+def test_the_real_corpus_is_there() -> None:
+    """The parity cases above include every recorded body."""
+    assert REAL.is_dir(), f"real corpus not found at {REAL}"
+    assert sum(1 for name in SOURCES if name.endswith((".json", ".sse"))) == 30
