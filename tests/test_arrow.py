@@ -893,3 +893,34 @@ def test_a_key_first_seen_late_is_kept(tmp_path: Path) -> None:
     last = steps.slice(3_000).to_pylist()[0]
     assert json.loads(last["extra"]) == {"rollout": {"cohort": "z"}}
     assert json.loads(last["step_details"]) == late["step_details"]
+
+
+class Dribble(io.RawIOBase):
+    """A file that gives at most ``size`` bytes a read, as a slow socket does: lines are
+    cut anywhere, and one line comes over many reads."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self._data = io.BytesIO(data)
+        self._size = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        chunk = self._data.read(min(len(b), self._size))
+        b[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize("size", [1, 7, 1000, 4096])
+def test_lines_cut_anywhere_by_the_reads_give_the_same_rows(size: int) -> None:
+    """Block boundaries: a line over many reads, CRLF cut between CR and LF, blank lines,
+    a too-long line over many reads; the rows and the errors' line numbers are the same."""
+    body = b"\r\n".join([*LINES[:5], b"", b"  ", TOO_LONG, LINES[5], b"{bad", *LINES[6:9]])
+    whole_errors: list[stepwire.StepwireError] = []
+    whole = _batch_rows(iter_batches(body, max_line_bytes=LIMIT, on_error=whole_errors.append))
+    errors: list[stepwire.StepwireError] = []
+    dribbled = iter_batches(Dribble(body, size), max_line_bytes=LIMIT, on_error=errors.append)
+    assert _batch_rows(dribbled) == whole
+    assert len(whole["steps"]) == 9
+    assert [e.line for e in errors] == [e.line for e in whole_errors] == [8, 10]  # type: ignore[attr-defined]

@@ -333,7 +333,10 @@ def block_lines(file: Any, limit: int) -> Iterator[tuple[int, bytes | None]]:
     read = getattr(file, "read1", None) or file.read
     blank = _BLANK_LINE.search
     lineno = 1
-    tail = b""
+    # The start of a line the blocks so far cut into: its pieces, joined once its end
+    # comes (a line over many blocks is copied once, not once a block).
+    pieces: list[bytes] = []
+    size = 0
     skipping = False  # inside a line over the limit, until its newline
     while True:
         block = read(_BLOCK)
@@ -348,17 +351,27 @@ def block_lines(file: Any, limit: int) -> Iterator[tuple[int, bytes | None]]:
             block = block[cut + 1 :]
             skipping = False
             lineno += 1
-        lines = (tail + block if tail else bytes(block)).split(b"\n")
-        tail = lines.pop()
+        lines: list[bytes] = bytes(block).split(b"\n")  # one copy of the block, as lines
+        last = lines.pop()
+        if lines and pieces:
+            pieces.append(lines[0])
+            lines[0] = b"".join(pieces)
+            pieces.clear()
+            size = 0
         for line in lines:
             if len(line) > limit:
                 yield lineno, None
             elif blank(line) is not None:
                 yield lineno, line[:-1] if line.endswith(b"\r") else line
             lineno += 1
-        if len(tail) > limit:
-            yield lineno, None
-            skipping = True
-            tail = b""
+        if last:
+            pieces.append(last)
+            size += len(last)
+            if size > limit:
+                yield lineno, None
+                skipping = True
+                pieces.clear()
+                size = 0
+    tail = b"".join(pieces)
     if blank(tail) is not None and not skipping:
         yield lineno, tail[:-1] if tail.endswith(b"\r") else tail
