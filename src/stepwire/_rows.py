@@ -97,13 +97,13 @@ _ENCODE = msgspec.json.Encoder().encode
 _NONE3 = (None, None, None)
 
 
-class _RawStep(msgspec.Struct):
+class _RawStep(msgspec.Struct, gc=False):
     """A step body's ``step_details``, as the bytes it came in."""
 
     step_details: msgspec.Raw
 
 
-class _RawDetails(msgspec.Struct):
+class _RawDetails(msgspec.Struct, gc=False):
     """A step details body's ``tool_calls``, each call as the bytes it came in."""
 
     tool_calls: list[msgspec.Raw] = []
@@ -262,7 +262,8 @@ class ColumnsBase:
     @property
     def text_bytes(self) -> int:
         """The most bytes of either JSON text column: each must stay under 2 GiB."""
-        return max(len(text.data) for text in self._texts.values())
+        texts = self._texts
+        return max(len(texts["step_details"].data), len(texts["payload"].data))
 
     def text(self, name: str) -> Text:
         """The ``Text`` of ``step_details`` or ``payload``."""

@@ -54,7 +54,7 @@ _SSE_CHUNK = 1 << 16
 _FIRST_READ = 1 << 16
 
 
-class _Probe(msgspec.Struct):
+class _Probe(msgspec.Struct, gc=False):
     """Enough of a first line to tell a page from a step."""
 
     object: Any = None
@@ -132,10 +132,23 @@ def records_of(
                 yield step, step.step_details, None
         elif kind == DOCUMENT:
             yield from reader.document(head + file.read())
-        else:
-            read = reader.page if kind == PAGES else reader.step
+        elif kind == PAGES:
             for lineno, body in block_lines(_Chain(head, file), limit):
-                yield from _records(read, body, lineno, limit, handler)
+                yield from _records(reader.page, body, lineno, limit, handler)
+        else:
+            # The common case inlined (it is most of the time spent outside the decoders):
+            # a line that decodes in two parts; any other goes the way of _records.
+            summary_of, details_of = reader.parts
+            for lineno, body in block_lines(_Chain(head, file), limit):
+                try:
+                    if body is None:
+                        raise DecodeError("too long")  # _records says what, and where
+                    summary = summary_of(body, lineno)
+                    details = details_of(summary.step_details, lineno)
+                except DecodeError:
+                    yield from _records(reader.step, body, lineno, limit, handler)
+                    continue
+                yield summary, details, summary.step_details
 
 
 def _records(
@@ -171,6 +184,11 @@ class _Reader:
         )._decode
         self._step = _decoder(RunStep, strict)._decode
         self._page = _decoder(RunStepPage, strict)._decode
+
+    @property
+    def parts(self) -> tuple[Callable[[Buffer, int | None], Any], ...]:
+        """The two decodes of a step body: its summary, then its details."""
+        return self._summary, self._details
 
     def step(self, body: Buffer, lineno: int | None) -> list[Record]:
         try:
