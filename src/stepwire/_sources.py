@@ -17,7 +17,8 @@ The kind is told by content, from the first non-blank line:
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any, Literal, Union, cast
 
 import msgspec
@@ -37,8 +38,13 @@ __all__ = [
     "PAGES",
     "SSE",
     "OnAnyError",
+    "Reader",
     "Record",
     "detect",
+    "line_records",
+    "ndjson_lines",
+    "opened",
+    "records_in",
     "records_of",
     "steps_of",
 ]
@@ -113,6 +119,33 @@ def records_of(
     """
     limit = check_limit("max_line_bytes", max_line_bytes)
     handler = resolve_on_error(on_error)
+    with opened(source, limit) as (kind, head, file):
+        yield from records_in(kind, head, file, strict=strict, handler=handler, limit=limit)
+
+
+def records_in(
+    kind: str,
+    head: bytes,
+    file: IO[bytes],
+    *,
+    strict: bool,
+    handler: Callable[[StepwireError], object] | None,
+    limit: int,
+) -> Iterator[Record]:
+    """``records_of`` an input ``opened`` told the kind of."""
+    reader = Reader(bool(strict))
+    if kind == SSE:
+        for step in _snapshots(head, file, handler):
+            yield step, step.step_details, None
+    elif kind == DOCUMENT:
+        yield from reader.document(head + file.read())
+    else:
+        yield from line_records(kind, ndjson_lines(head, file, limit), reader, handler, limit)
+
+
+@contextmanager
+def opened(source: Any, limit: int) -> Iterator[tuple[str, bytes, IO[bytes]]]:
+    """The input's kind, the bytes read to tell it, and the file to read on from."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         # Buffered: open_binary peeks at the first bytes for compression.
         source = io.BufferedReader(io.BytesIO(bytes(source)))
@@ -126,29 +159,39 @@ def records_of(
                 # An array whole on its first line, with more after it: NDJSON,
                 # whose first record is a bad one (a step is an object).
                 kind = NDJSON
-        reader = _Reader(bool(strict))
-        if kind == SSE:
-            for step in _snapshots(head, file, handler):
-                yield step, step.step_details, None
-        elif kind == DOCUMENT:
-            yield from reader.document(head + file.read())
-        elif kind == PAGES:
-            for lineno, body in block_lines(_Chain(head, file), limit):
-                yield from _records(reader.page, body, lineno, limit, handler)
-        else:
-            # The common case inlined (it is most of the time spent outside the decoders):
-            # a line that decodes in two parts; any other goes the way of _records.
-            summary_of, details_of = reader.parts
-            for lineno, body in block_lines(_Chain(head, file), limit):
-                try:
-                    if body is None:
-                        raise DecodeError("too long")  # _records says what, and where
-                    summary = summary_of(body, lineno)
-                    details = details_of(summary.step_details, lineno)
-                except DecodeError:
-                    yield from _records(reader.step, body, lineno, limit, handler)
-                    continue
-                yield summary, details, summary.step_details
+        yield kind, head, file
+
+
+def ndjson_lines(head: bytes, file: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """The numbered lines of an NDJSON input ``opened`` told (see ``block_lines``)."""
+    return block_lines(_Chain(head, file), limit)
+
+
+def line_records(
+    kind: str,
+    lines: Iterable[tuple[int, bytes | None]],
+    reader: Reader,
+    handler: Callable[[StepwireError], object] | None,
+    limit: int,
+) -> Iterator[Record]:
+    """The records of numbered NDJSON lines of steps, or of pages."""
+    if kind == PAGES:
+        for lineno, body in lines:
+            yield from _records(reader.page, body, lineno, limit, handler)
+        return
+    # The common case inlined (it is most of the time spent outside the decoders): a
+    # line that decodes in two parts; any other goes the way of _records.
+    summary_of, details_of = reader.parts
+    for lineno, body in lines:
+        try:
+            if body is None:
+                raise DecodeError("too long")  # _records says what, and where
+            summary = summary_of(body, lineno)
+            details = details_of(summary.step_details, lineno)
+        except DecodeError:
+            yield from _records(reader.step, body, lineno, limit, handler)
+            continue
+        yield summary, details, summary.step_details
 
 
 def _records(
@@ -170,7 +213,7 @@ def _records(
         return []
 
 
-class _Reader:
+class Reader:
     """The decoders of one mode, and how a body becomes records."""
 
     __slots__ = ("_details", "_page", "_step", "_strict", "_summary", "_summary_page")
