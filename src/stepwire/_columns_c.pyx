@@ -16,7 +16,7 @@ from stepwire._rows import (
     ColumnsBase,
     call_kind,
     extra_of,
-    metadata_of,
+    add_metadata,
     text_of,
     tokens,
     unknown_named,
@@ -52,7 +52,7 @@ class Columns(ColumnsBase):
         cdef list c_failed = lists[10], c_completed = lists[11], c_expired = lists[12]
         cdef list c_code = lists[13], c_message = lists[14], c_prompt = lists[15]
         cdef list c_completion = lists[16], c_total = lists[17], c_cached = lists[18]
-        cdef list c_reasoning = lists[19], c_metadata = lists[20], c_extra = lists[21]
+        cdef list c_reasoning = lists[19], c_extra = lists[20]
         cdef bint plain
         cdef bint from_body
         c_id.append(step.id)
@@ -90,18 +90,12 @@ class Columns(ColumnsBase):
             c_cached.append(cached)
             c_reasoning.append(reasoning)
             plain = plain and not usage_has_extra(usage)
-        metadata = step.metadata
-        c_metadata.append(
-            None if metadata is _UNSET or metadata is None else metadata_of(metadata)
-        )
+        add_metadata(self._metadata, step.metadata)
         c_extra.append(None if plain and step.extra is _UNSET else extra_of(step))
         from_body = raw_details is not None
         if not from_body:
             raw_details = encode(details)
-        text = self._texts["step_details"]
-        cdef bytearray data = text.data
-        data += raw_details
-        text.ends.append(len(data))
+        self._texts["step_details"].append(raw_details)
         if type(details) is _DETAILS:
             calls = details.tool_calls
         elif isinstance(details, _UNKNOWN) and isinstance(details.get("tool_calls"), list):
@@ -121,9 +115,7 @@ cdef _add_calls(object columns, object step, list calls, object raws):
     cdef list c_step = lists[0], c_run = lists[1], c_thread = lists[2], c_created = lists[3]
     cdef list c_position = lists[4], c_id = lists[5], c_type = lists[6], c_name = lists[7]
     cdef list c_arguments = lists[8], c_output = lists[9]
-    text = columns._texts["payload"]
-    cdef bytearray data = text.data
-    ends = text.ends
+    payloads = columns._texts["payload"]
     step_id, run_id, thread_id, created = step.id, step.run_id, step.thread_id, step.created_at
     cdef Py_ssize_t position
     for position in range(len(calls)):
@@ -150,5 +142,4 @@ cdef _add_calls(object columns, object step, list calls, object raws):
         c_name.append(name)
         c_arguments.append(arguments)
         c_output.append(output)
-        data += raws[position] if raws is not None else encode(call)
-        ends.append(len(data))
+        payloads.append(raws[position] if raws is not None else encode(call))

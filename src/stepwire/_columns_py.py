@@ -20,9 +20,9 @@ from ._rows import (
     NAMED,
     RAW_DETAILS,
     ColumnsBase,
+    add_metadata,
     call_kind,
     extra_of,
-    metadata_of,
     text_of,
     tokens,
     unknown_named,
@@ -62,7 +62,6 @@ class Columns(ColumnsBase):
             a_total,
             a_cached,
             a_reasoning,
-            a_metadata,
             a_extra,
         ) = (lst.append for lst in self._step_lists)
         a_id(step.id)
@@ -104,15 +103,12 @@ class Columns(ColumnsBase):
         a_total(total)
         a_cached(cached)
         a_reasoning(reasoning)
-        metadata = step.metadata
-        a_metadata(None if metadata is UNSET or metadata is None else metadata_of(metadata))
+        add_metadata(self._metadata, step.metadata)
         a_extra(None if plain and step.extra is UNSET else extra_of(step))
         from_body = raw_details is not None
         if not from_body:
             raw_details = encode(details)
-        text = self._texts["step_details"]
-        text.data += raw_details
-        text.ends.append(len(text.data))
+        self._texts["step_details"].append(raw_details)
         if type(details) is ToolCallsStepDetails:
             calls = details.tool_calls
         elif isinstance(details, UnknownObject) and isinstance(details.get("tool_calls"), list):
@@ -137,8 +133,7 @@ class Columns(ColumnsBase):
             a_arguments,
             a_output,
         ) = (lst.append for lst in self._call_lists)
-        text = self._texts["payload"]
-        data, ends = text.data, text.ends
+        payloads = self._texts["payload"]
         step_id, run_id, thread_id, created = step.id, step.run_id, step.thread_id, step.created_at
         for position, call in enumerate(calls):
             get = NAMED.get(type(call))
@@ -163,5 +158,4 @@ class Columns(ColumnsBase):
             a_name(name)
             a_arguments(arguments)
             a_output(output)
-            data += raws[position] if raws is not None else encode(call)
-            ends.append(len(data))
+            payloads.append(raws[position] if raws is not None else encode(call))

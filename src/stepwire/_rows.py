@@ -40,10 +40,11 @@ __all__ = [
     "TEXT_COLUMNS",
     "TIMESTAMPS",
     "ColumnsBase",
+    "Pairs",
     "Text",
+    "add_metadata",
     "call_kind",
     "extra_of",
-    "metadata_of",
     "text_of",
     "tokens",
     "unknown_named",
@@ -197,39 +198,79 @@ def extra_of(step: RunStep) -> bytes | None:
     return _ENCODE(extra) if extra else None
 
 
-def metadata_of(value: dict[str, str]) -> list[tuple[str, str]]:
-    # Even the default mode decodes metadata as strings only: a map<string, string>.
-    return list(value.items())
+def add_metadata(pairs: Pairs, value: Any) -> None:
+    """Append ``metadata`` (absent or null: a null map) to ``pairs``."""
+    if value is UNSET or value is None:
+        pairs.nulls.append(True)
+    else:
+        # Even the default mode decodes metadata as strings only: a map<string, string>.
+        pairs.keys.extend(value)
+        pairs.values.extend(value.values())
+        pairs.nulls.append(False)
+    pairs.ends.append(len(pairs.keys))
 
 
 # The JSON text columns that are never null: their values are kept end to end in one
 # buffer, with 32-bit offsets, as Arrow lays out a string column (`Text`).
 TEXT_COLUMNS = ("step_details", "payload")
-STEP_LISTS = tuple(name for name in STEP_COLUMNS if name not in TEXT_COLUMNS)
+STEP_LISTS = tuple(name for name in STEP_COLUMNS if name not in (*TEXT_COLUMNS, "metadata"))
 CALL_LISTS = tuple(name for name in CALL_COLUMNS if name not in TEXT_COLUMNS)
 
 
 class Text:
-    """A string column being built: the values' UTF-8 end to end, and where each ends."""
+    """A string column being built: each value's UTF-8 (bytes, or a ``msgspec.Raw``
+    slice of the input), and where each ends once they are put end to end."""
 
-    __slots__ = ("data", "ends")
+    __slots__ = ("ends", "parts", "size")
 
     def __init__(self) -> None:
-        self.data = bytearray()
+        self.parts: list[Any] = []
+        self.size = 0
         self.ends = array.array("i", [0])
 
     def __len__(self) -> int:
         return len(self.ends) - 1
 
+    def append(self, value: Any) -> None:
+        self.parts.append(value)
+        self.size += len(value)
+        self.ends.append(self.size)
+
+    def joined(self) -> bytes:
+        """The values end to end: one copy, when the column is done (appending to one
+        buffer as they come copies it again at every growth)."""
+        return b"".join(self.parts)
+
     def values(self) -> list[bytes]:
         """Each value, as bytes."""
-        data, ends = self.data, self.ends
-        return [bytes(data[ends[i] : ends[i + 1]]) for i in range(len(ends) - 1)]
+        return [bytes(part) for part in self.parts]
 
 
 def call_kind(call: msgspec.Struct) -> Any:
     """A tagged Struct's tag: its tool type."""
     return call.__struct_config__.tag
+
+
+class Pairs:
+    """A map column being built: every key and value end to end, where each map ends,
+    and which are null (as Arrow lays out a map). Only strings: nothing here is a
+    container the garbage collector would have to walk, batch after batch."""
+
+    __slots__ = ("ends", "keys", "nulls", "values")
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.values: list[str] = []
+        self.ends: list[int] = [0]
+        self.nulls: list[bool] = []
+
+    def __len__(self) -> int:
+        return len(self.nulls)
+
+    def maps(self) -> list[list[tuple[str, str]] | None]:
+        """Each map as its (key, value) pairs; ``None`` for a null."""
+        ends, pairs = self.ends, list(zip(self.keys, self.values, strict=True))
+        return [None if null else pairs[ends[i] : ends[i + 1]] for i, null in enumerate(self.nulls)]
 
 
 class ColumnsBase:
@@ -241,15 +282,16 @@ class ColumnsBase:
     are ``Text``: the JSON of each value appended to one buffer, the bytes of
     the input itself where there is one (``msgspec.Raw`` slices), so that the
     Arrow array is made from the buffer without a copy per value. Other JSON
-    values (``extra``, a non-string name, argument or output, metadata) are
+    values (``extra``, a non-string name, argument or output) are
     UTF-8 ``bytes``; the other text values are ``str``.
     """
 
-    __slots__ = ("_call_lists", "_lists", "_step_lists", "_texts")
+    __slots__ = ("_call_lists", "_lists", "_metadata", "_step_lists", "_texts")
 
     def __init__(self) -> None:
         self._lists: dict[str, list[Any]] = {}
         self._texts: dict[str, Text] = {}
+        self._metadata = Pairs()
         self._step_lists: tuple[list[Any], ...] = ()
         self._call_lists: tuple[list[Any], ...] = ()
         self.clear()
@@ -263,11 +305,16 @@ class ColumnsBase:
     def text_bytes(self) -> int:
         """The most bytes of either JSON text column: each must stay under 2 GiB."""
         texts = self._texts
-        return max(len(texts["step_details"].data), len(texts["payload"].data))
+        return max(texts["step_details"].size, texts["payload"].size)
 
     def text(self, name: str) -> Text:
         """The ``Text`` of ``step_details`` or ``payload``."""
         return self._texts[name]
+
+    @property
+    def metadata(self) -> Pairs:
+        """The ``metadata`` column."""
+        return self._metadata
 
     def column(self, name: str) -> list[Any]:
         """Any other column, as the list it is being built in."""
@@ -287,6 +334,8 @@ class ColumnsBase:
         }
 
     def _values(self, name: str) -> list[Any]:
+        if name == "metadata":
+            return self._metadata.maps()
         text = self._texts.get(name)
         return text.values() if text is not None else list(self._lists[name])
 
@@ -295,6 +344,7 @@ class ColumnsBase:
         self._lists = {name: [] for name in STEP_LISTS}
         self._lists.update({f"call.{name}": [] for name in CALL_LISTS})
         self._texts = {name: Text() for name in TEXT_COLUMNS}
+        self._metadata = Pairs()
         # In STEP_LISTS and CALL_LISTS order: the order the twins fill them in.
         self._step_lists = tuple(self._lists[name] for name in STEP_LISTS)
         self._call_lists = tuple(self._lists[f"call.{name}"] for name in CALL_LISTS)

@@ -37,6 +37,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 from ._columns import CALL_COLUMNS, STEP_COLUMNS, TEXT_COLUMNS, Columns, Text
 from ._limits import MAX_LINE_BYTES, check_limit
 from ._model import RunStep
+from ._rows import Pairs
 from ._sources import OnAnyError, records_of
 
 __all__ = [
@@ -79,7 +80,7 @@ STEPS_SCHEMA = pa.schema(
         pa.field("total_tokens", pa.int64()),
         pa.field("cached_tokens", pa.int64()),
         pa.field("reasoning_tokens", pa.int64()),
-        pa.field("metadata", pa.map_(pa.string(), pa.string())),
+        pa.field("metadata", pa.map_(pa.string(), pa.string())),  # _MAP
         pa.field("step_details", pa.string(), nullable=False),
         pa.field("extra", pa.string()),
     ]
@@ -110,19 +111,34 @@ TABLES = ("steps", "tool_calls")
 
 
 def _text(text: Text) -> pa.Array:
-    # The buffer and offsets become the array's own (no copy): the Columns that
-    # built them start new ones at clear().
-    data = pa.py_buffer(text.data)
+    # The joined bytes and the offsets become the array's own buffers (no copy).
+    data = pa.py_buffer(text.joined())
     return pa.StringArray.from_buffers(len(text), pa.py_buffer(text.ends), data)
 
 
+_MAP = pa.map_(pa.string(), pa.string())
+
+
+def _map(pairs: Pairs) -> pa.Array:
+    return pa.MapArray.from_arrays(
+        pa.array(pairs.ends, pa.int32()),
+        pa.array(pairs.keys, pa.string()),
+        pa.array(pairs.values, pa.string()),
+        type=_MAP,
+        mask=pa.array(pairs.nulls, pa.bool_()),
+    )
+
+
+def _array(columns: Columns, field: pa.Field, prefix: str) -> pa.Array:
+    if field.name in TEXT_COLUMNS:
+        return _text(columns.text(field.name))
+    if field.name == "metadata":
+        return _map(columns.metadata)
+    return pa.array(columns.column(prefix + field.name), type=field.type)
+
+
 def _batch(columns: Columns, schema: pa.Schema, prefix: str) -> pa.RecordBatch:
-    arrays = [
-        _text(columns.text(f.name))
-        if f.name in TEXT_COLUMNS
-        else pa.array(columns.column(prefix + f.name), type=f.type)
-        for f in schema
-    ]
+    arrays = [_array(columns, f, prefix) for f in schema]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
