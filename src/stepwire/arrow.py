@@ -142,6 +142,13 @@ def _batch(columns: Columns, schema: pa.Schema, prefix: str) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+def _table_batch(columns: Columns, table: str) -> pa.RecordBatch:
+    """One table's batch (``stepwire.spark`` wants one table at a time)."""
+    if table == "steps":
+        return _batch(columns, STEPS_SCHEMA, "")
+    return _batch(columns, TOOL_CALLS_SCHEMA, "call.")
+
+
 def _batches(columns: Columns) -> dict[str, pa.RecordBatch]:
     return {
         "steps": _batch(columns, STEPS_SCHEMA, ""),

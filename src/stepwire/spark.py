@@ -50,7 +50,6 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "stepwire.spark needs pyspark: pip install 'stepwire[spark]'", name="pyspark"
     ) from exc
 
-import msgspec
 import pyarrow as pa
 
 from .arrow import STEPS_SCHEMA, TOOL_CALLS_SCHEMA
@@ -194,12 +193,6 @@ def _lines(column: pa.Array) -> Iterator[memoryview]:
         start = end
 
 
-class _RawPage(msgspec.Struct):
-    """A page's steps, each as the bytes it came in."""
-
-    data: list[msgspec.Raw]
-
-
 def _map_lines(table: str, strict: bool, skip: bool, batches: Iterator[Any]) -> Iterator[Any]:
     """On a worker: batches of lines (``spark.read.text``'s) to batches of ``table``.
 
@@ -209,41 +202,40 @@ def _map_lines(table: str, strict: bool, skip: bool, batches: Iterator[Any]) -> 
     """
     from stepwire import DecodeError
     from stepwire._columns import Columns
-    from stepwire._decode import _decoder
-    from stepwire._model import RunStep, RunStepPage
-    from stepwire._sources import PAGES, detect
-    from stepwire.arrow import _batches
+    from stepwire._sources import PAGES, Reader, detect
+    from stepwire.arrow import _table_batch
 
-    decode_step = _decoder(RunStep, strict)._decode
-    decode_page = _decoder(RunStepPage, strict)._decode
-    raw_page = msgspec.json.Decoder(_RawPage).decode
+    reader = Reader(strict)
+    summary_of, details_of = reader.parts
     target = spark_arrow_schema(STEPS_SCHEMA if table == "steps" else TOOL_CALLS_SCHEMA)
     columns = Columns()
     for batch in batches:
         for line in _lines(batch.column(0)):
             try:
                 try:
-                    # The line is the step's body: its details and calls go into the
-                    # table as the bytes they came in.
-                    columns.add(decode_step(line, None), line)
+                    # The common line: a step, decoded in two parts (_sources.Reader); its
+                    # details and calls go into the table as the bytes they came in.
+                    summary = summary_of(line, None)
+                    details = details_of(summary.step_details, None)
                 except DecodeError:
-                    if detect(line) != PAGES:
-                        raise
-                    page = decode_page(line, None)
-                    for step, body in zip(page.data, raw_page(line).data, strict=True):
-                        columns.add(step, body)
+                    # A page's steps, or the step's own error (or the step, decoded whole).
+                    read = reader.page if detect(line) == PAGES else reader.step
+                    for header, parts, raw in read(line, None):
+                        columns.add_parts(header, parts, raw)
+                else:
+                    columns.add_parts(summary, details, summary.step_details)
             except DecodeError:
                 if not skip:
                     raise
             if columns.text_bytes >= _FLUSH_BYTES:
-                yield from _flush(columns, _batches, table, target)
-        yield from _flush(columns, _batches, table, target)
+                yield from _flush(columns, _table_batch, table, target)
+        yield from _flush(columns, _table_batch, table, target)
 
 
 def _flush(columns: Any, batches: Any, table: str, target: pa.Schema) -> Iterator[Any]:
     """The table's batch of the steps in ``columns`` (if any), which start again empty."""
     if columns.rows:
-        out = batches(columns)[table]
+        out = batches(columns, table)
         columns.clear()
         if out.num_rows:
             yield out.cast(target)
