@@ -151,3 +151,15 @@ def test_the_real_corpus_is_there() -> None:
     """The parity cases above include every recorded body."""
     assert REAL.is_dir(), f"real corpus not found at {REAL}"
     assert sum(1 for name in SOURCES if name.endswith((".json", ".sse"))) == 30
+
+
+@pytest.mark.parametrize("twin", list(TWINS))
+def test_without_calls_the_steps_are_the_same_and_no_call_has_a_row(twin: str) -> None:
+    body = SOURCES["generated"]
+    full, steps_only = (
+        _fill(_twin(twin).Columns(), body),
+        _fill(_twin(twin).Columns(calls=False), body),
+    )
+    assert steps_only.steps == full.steps
+    assert full.rows == steps_only.rows and len(full.text("payload")) > 0
+    assert (len(steps_only.text("payload")), steps_only.column("call.id")) == (0, [])

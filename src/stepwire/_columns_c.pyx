@@ -103,7 +103,7 @@ class Columns(ColumnsBase):
             calls = details["tool_calls"]
         else:
             return
-        if calls:
+        if calls and self.with_calls:
             raws = RAW_DETAILS.decode(raw_details).tool_calls if from_body else None
             if raws is not None and len(raws) != len(calls):
                 raws = None

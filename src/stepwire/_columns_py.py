@@ -116,7 +116,7 @@ class Columns(ColumnsBase):
             calls = details["tool_calls"]
         else:
             return
-        if calls:
+        if calls and self.with_calls:
             raws = RAW_DETAILS.decode(raw_details).tool_calls if from_body else None
             self._add_calls(step, calls, raws if raws and len(raws) == len(calls) else None)
 

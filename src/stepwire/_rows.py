@@ -286,9 +286,11 @@ class ColumnsBase:
     UTF-8 ``bytes``; the other text values are ``str``.
     """
 
-    __slots__ = ("_call_lists", "_lists", "_metadata", "_step_lists", "_texts")
+    __slots__ = ("_call_lists", "_lists", "_metadata", "_step_lists", "_texts", "with_calls")
 
-    def __init__(self) -> None:
+    def __init__(self, *, calls: bool = True) -> None:
+        #: Whether tool calls get rows (``False``: the ``steps`` table alone is wanted).
+        self.with_calls = calls
         self._lists: dict[str, list[Any]] = {}
         self._texts: dict[str, Text] = {}
         self._metadata = Pairs()

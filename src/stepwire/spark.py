@@ -208,7 +208,7 @@ def _map_lines(table: str, strict: bool, skip: bool, batches: Iterator[Any]) -> 
     reader = Reader(strict)
     summary_of, details_of = reader.parts
     target = spark_arrow_schema(STEPS_SCHEMA if table == "steps" else TOOL_CALLS_SCHEMA)
-    columns = Columns()
+    columns = Columns(calls=table != "steps")
     for batch in batches:
         for line in _lines(batch.column(0)):
             try:
