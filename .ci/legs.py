@@ -15,7 +15,8 @@ its output goes to build/ci/<leg>.log. The legs (docs/ci.md says more):
 - lowest: Python 3.10, every ranged dependency at its floor (.ci/constraints-lowest.txt),
   build requirements included; the newest releases are what the other legs get.
 - msgspec-releases: the decode-error tests against every msgspec release in range.
-- spark: ``make test-spark`` and ``make bench-spark`` in .venv, alone (it times Spark jobs).
+- spark: ``make test-spark`` in .venv; bench-spark: ``make bench-spark``, alone (it times
+  Spark jobs).
 - bench-check: ``make bench-check``, last and alone (it measures speed ratios).
 
 Every leg runs with one pip cache (build/pip-cache), even where the environment sets
@@ -272,7 +273,7 @@ def make_target(target: str) -> Callable[[Context], None]:
 
 
 def spark(ctx: Context) -> None:
-    """stepwire.spark on a local Spark: ``make test-spark``, then ``make bench-spark``."""
+    """stepwire.spark on a local Spark: ``make test-spark`` (pyspark into .venv)."""
     ctx.describe(venv_python())
     out = ctx.sh(["make", "test-spark"], check=False)
     ctx.tests_ran(out, "make test-spark")
@@ -280,6 +281,11 @@ def spark(ctx: Context) -> None:
         raise LegError(f"make test-spark: {ctx.result.tests}")
     probe = "import pyspark; print(pyspark.__version__)"
     ctx.result.notes.append(f"pyspark {ctx.sh([venv_python(), '-c', probe]).split()[-1]}")
+
+
+def bench_spark(ctx: Context) -> None:
+    """``make bench-spark``: stepwire.spark's speed floor against spark.read.json."""
+    ctx.describe(venv_python())
     bench = ctx.sh(["make", "bench-spark"], check=False)
     floor = [line for line in bench.splitlines() if line.startswith("floor:")]
     ctx.result.notes += floor
@@ -421,14 +427,21 @@ LEGS = [
     Leg("dist-check", dist_check, ("dist",), about="make dist-check, deps.py check-lowest"),
     Leg("lint", make_target("lint"), ("venv",), about="make lint"),
     Leg("warnings", make_target("warnings"), ("venv",), about="make warnings"),
-    # A JVM and pyspark: the tests, then the speed floor against spark.read.json. Alone, as
-    # bench-check: it times Spark jobs on both cores.
+    # A JVM and pyspark: the tests, with the other legs (pyspark and pandas go into .venv
+    # once make test has run there); the speed floor against spark.read.json, alone.
     Leg(
         "spark",
         spark,
         ("venv",),
+        then=("make-test", "lint", "warnings"),
+        about="make test-spark (pyspark into .venv)",
+    ),
+    Leg(
+        "bench-spark",
+        bench_spark,
+        ("spark",),
         alone=True,
-        about="make test-spark, make bench-spark (pyspark into .venv)",
+        about="make bench-spark: read_steps at least 1.0x spark.read.json",
     ),
     # Last, when every other leg has finished: it measures speed ratios.
     Leg("bench-check", make_target("bench-check"), ("venv",), alone=True, about="make bench-check"),

@@ -287,9 +287,7 @@ def _iter_lines(
 _BLOCK = 1 << 18
 
 
-def _numbered_lines(
-    file: IO[bytes], limit: int
-) -> Iterator[tuple[int, bytes | memoryview | None]]:
+def _numbered_lines(file: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | memoryview | None]]:
     """Each non-blank line with its number, without its line end; ``None`` if too long.
 
     Read with ``readline``: after each line the file is at the start of the next
