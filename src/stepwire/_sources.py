@@ -26,6 +26,7 @@ import msgspec
 from ._accumulate import Accumulator
 from ._decode import Buffer, _decoder
 from ._errors import DecodeError, StepwireError, StreamError
+from ._failures import FAILURES
 from ._limits import check_limit
 from ._model import RunStep, RunStepPage, StepDetails
 from ._ndjson import block_lines, resolve_on_error
@@ -78,7 +79,7 @@ def detect(first_line: bytes | memoryview) -> str:
     if head.startswith(b"{"):
         try:
             probe = _PROBE.decode(first_line)
-        except msgspec.DecodeError:  # a bad line (or an object of another shape)
+        except FAILURES:  # a bad line (or an object of another shape)
             return NDJSON
         return PAGES if probe.object == "list" else NDJSON
     if head.startswith(_SSE_FIELDS):
@@ -260,8 +261,8 @@ class Reader:
             return [(step, step.step_details, None) for step in steps]
         try:
             probe = _PROBE.decode(body)
-        except msgspec.DecodeError as exc:
-            raise DecodeError(f"not a JSON document: {exc}") from None
+        except FAILURES:  # not JSON, or not an object: the step decode says what and where
+            return self.step(body, None)
         return self.page(body, None) if probe.object == "list" else self.step(body, None)
 
 
@@ -311,7 +312,7 @@ def _whole(line: bytes | memoryview | None) -> bool:
     """Whether ``line`` is one whole JSON value."""
     try:
         _WHOLE.decode(line)  # type: ignore[arg-type]
-    except msgspec.DecodeError:
+    except FAILURES:
         return False
     return True
 
