@@ -8,23 +8,17 @@
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ._rows import CALL_COLUMNS, STEP_COLUMNS, TEXT_COLUMNS, TIMESTAMPS, Text
-from ._stream import NO_EXTENSIONS
+from ._stream import pick_twin
 
 TWIN: ModuleType
-if TYPE_CHECKING or NO_EXTENSIONS:
+if TYPE_CHECKING:
     from . import _columns_py as TWIN  # noqa: N812
 else:
-    try:
-        TWIN = importlib.import_module(f"{__package__}._columns_c")
-    except ModuleNotFoundError as exc:  # pure builds
-        if exc.name != f"{__package__}._columns_c":
-            raise
-        from . import _columns_py as TWIN  # noqa: N812
+    TWIN = pick_twin("_columns")
 
 if TYPE_CHECKING:
     from ._columns_py import Columns

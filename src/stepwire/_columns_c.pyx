@@ -9,12 +9,12 @@ import msgspec
 from msgspec import UNSET
 
 from stepwire._encode import encode
-from stepwire._model import ToolCallsStepDetails
 from stepwire._rows import (
     NAMED,
     RAW_DETAILS,
     ColumnsBase,
     call_kind,
+    calls_of,
     extra_of,
     add_metadata,
     text_of,
@@ -22,15 +22,12 @@ from stepwire._rows import (
     unknown_named,
     usage_has_extra,
 )
-from stepwire._unknown import UnknownObject
 
 __all__ = ["IMPLEMENTATION", "Columns"]
 
 IMPLEMENTATION = "cython"
 
 cdef object _UNSET = UNSET
-cdef object _DETAILS = ToolCallsStepDetails
-cdef object _UNKNOWN = UnknownObject
 cdef object _STRUCT = msgspec.Struct
 cdef dict _NAMED = NAMED
 
@@ -96,13 +93,7 @@ class Columns(ColumnsBase):
         if not from_body:
             raw_details = encode(details)
         self._texts["step_details"].append(raw_details)
-        if type(details) is _DETAILS:
-            calls = details.tool_calls
-        elif isinstance(details, _UNKNOWN) and isinstance(details.get("tool_calls"), list):
-            # An unknown step type that still lists tool calls: they are calls all the same.
-            calls = details["tool_calls"]
-        else:
-            return
+        calls = calls_of(details)
         if calls and self.with_calls:
             raws = RAW_DETAILS.decode(raw_details).tool_calls if from_body else None
             if raws is not None and len(raws) != len(calls):

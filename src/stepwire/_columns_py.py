@@ -15,20 +15,20 @@ import msgspec
 from msgspec import UNSET
 
 from ._encode import encode
-from ._model import RunStep, ToolCallsStepDetails
+from ._model import RunStep
 from ._rows import (
     NAMED,
     RAW_DETAILS,
     ColumnsBase,
     add_metadata,
     call_kind,
+    calls_of,
     extra_of,
     text_of,
     tokens,
     unknown_named,
     usage_has_extra,
 )
-from ._unknown import UnknownObject
 
 __all__ = ["IMPLEMENTATION", "Columns"]
 
@@ -109,13 +109,7 @@ class Columns(ColumnsBase):
         if not from_body:
             raw_details = encode(details)
         self._texts["step_details"].append(raw_details)
-        if type(details) is ToolCallsStepDetails:
-            calls = details.tool_calls
-        elif isinstance(details, UnknownObject) and isinstance(details.get("tool_calls"), list):
-            # An unknown step type that still lists tool calls: they are calls all the same.
-            calls = details["tool_calls"]
-        else:
-            return
+        calls = calls_of(details)
         if calls and self.with_calls:
             raws = RAW_DETAILS.decode(raw_details).tool_calls if from_body else None
             self._add_calls(step, calls, raws if raws and len(raws) == len(calls) else None)

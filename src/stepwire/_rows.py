@@ -27,7 +27,9 @@ from ._model import (
     MCPToolCall,
     OpenAPIToolCall,
     RunStep,
+    ToolCallsStepDetails,
 )
+from ._unknown import UnknownObject
 
 __all__ = [
     "CALL_COLUMNS",
@@ -44,6 +46,7 @@ __all__ = [
     "Text",
     "add_metadata",
     "call_kind",
+    "calls_of",
     "extra_of",
     "text_of",
     "tokens",
@@ -244,6 +247,18 @@ class Text:
     def values(self) -> list[bytes]:
         """Each value, as bytes."""
         return [bytes(part) for part in self.parts]
+
+
+def calls_of(details: Any) -> list[Any] | None:
+    """The tool calls a step's details list, if they list any."""
+    if type(details) is ToolCallsStepDetails:
+        calls: list[Any] = details.tool_calls
+        return calls
+    if isinstance(details, UnknownObject) and isinstance(details.get("tool_calls"), list):
+        # An unknown step type that still lists tool calls: they are calls all the same.
+        listed: list[Any] = details["tool_calls"]
+        return listed
+    return None
 
 
 def call_kind(call: msgspec.Struct) -> Any:

@@ -15,17 +15,25 @@ from typing import TYPE_CHECKING
 
 NO_EXTENSIONS = bool(os.environ.get("STEPWIRE_NO_EXTENSIONS"))
 
+
+def pick_twin(stem: str) -> ModuleType:
+    """``{stem}_c``, the compiled twin, unless told otherwise or absent; else ``{stem}_py``."""
+    if not NO_EXTENSIONS:
+        name = f"{__package__}.{stem}_c"
+        try:
+            # import_module, not "from . import": only it says which module is missing.
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # pure builds
+            if exc.name != name:
+                raise
+    return importlib.import_module(f"{__package__}.{stem}_py")
+
+
 TWIN: ModuleType
-if TYPE_CHECKING or NO_EXTENSIONS:
+if TYPE_CHECKING:
     from . import _stream_py as TWIN  # noqa: N812
 else:
-    try:
-        # import_module, not "from . import": only it says which module is missing.
-        TWIN = importlib.import_module(f"{__package__}._stream_c")
-    except ModuleNotFoundError as exc:  # pure builds
-        if exc.name != f"{__package__}._stream_c":
-            raise
-        from . import _stream_py as TWIN  # noqa: N812
+    TWIN = pick_twin("_stream")
 
 if TYPE_CHECKING:
     from ._stream_py import Event, Framer
@@ -34,4 +42,4 @@ else:
 
 IMPLEMENTATION: str = TWIN.IMPLEMENTATION
 
-__all__ = ["IMPLEMENTATION", "NO_EXTENSIONS", "TWIN", "Event", "Framer"]
+__all__ = ["IMPLEMENTATION", "NO_EXTENSIONS", "TWIN", "Event", "Framer", "pick_twin"]
