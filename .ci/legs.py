@@ -360,15 +360,20 @@ def pure(ctx: Context) -> None:
 
 
 def lowest(ctx: Context) -> None:
-    """Python 3.10, every ranged dependency at its floor, the build requirements too."""
+    """Python 3.10, every ranged dependency at its floor, the build requirements too (and
+    pyspark's: tests_spark/ runs there as well)."""
     python = ctx.venv("3.10")
     pip: list[str | Path] = [python, *PIP_INSTALL, "-c", LOWEST]
     ctx.sh([*pip, "setuptools", "Cython"])  # at their floors: the constraints file pins them
     wheel = ctx.build_wheel(python, isolated=False)
-    ctx.sh([*pip, f"{wheel}{EXTRAS}"])
+    # The spark extra too: pyspark at its floor, with tests_spark/ after the suite.
+    ctx.sh([*pip, f"{wheel}[test,spark]"])
     ctx.sh([TOOLS_PY, ".ci/deps.py", "check-installed", python])
     ctx.describe(python)
     ctx.pytest(python)
+    suite = ctx.result.tests
+    ctx.pytest(python, ["tests_spark"])
+    ctx.result.tests = f"{suite}; tests_spark: {ctx.result.tests}"
 
 
 def msgspec_releases(ctx: Context) -> None:
