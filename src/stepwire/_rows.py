@@ -1,12 +1,14 @@
 """What the two tables hold: their columns, and the values a step gives them.
 
-Pure Python, no pyarrow: ``stepwire.arrow`` turns these lists into arrays, and
+Pure Python, no pyarrow: ``stepwire.arrow`` turns the columns into arrays, and
 ``stepwire.spark`` runs the same code on Spark's workers. Every value comes
-from the decoded ``RunStep`` (the decode's own rules, modes and errors), and
-every JSON text column is written by ``encode``, so nothing the model keeps is
-lost from the tables: a tool call's whole object (known or unknown type) is in
-``payload``, the step's details in ``step_details``, the step's fields stepwire
-does not model in ``extra``. docs/analytics.md documents the columns.
+from the decoded step (the decode's own rules, modes and errors). The JSON
+text columns are the input's own bytes where there is a body, else what
+``encode`` writes, so nothing the model keeps is lost from the tables: a tool
+call's whole object (known or unknown type) is in ``payload``, the step's
+details in ``step_details``, the step's fields stepwire does not model in
+``extra``. ``ColumnsBase`` is what the two ``Columns`` twins share
+(``_columns``). docs/analytics.md documents the columns.
 """
 
 from __future__ import annotations
