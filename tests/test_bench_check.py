@@ -116,7 +116,6 @@ def test_the_long_line_scenario_frames_one_event_per_build_and_case() -> None:
 
 
 def test_the_parquet_scenario_writes_a_row_per_step_per_contender() -> None:
-    pytest.importorskip("duckdb", reason="duckdb (the test extra) is not installed")
     from benchmarks.parquet import CONTENDERS
 
     built = check._parquet(steps=300)  # raises unless each wrote a row per step (and call)

@@ -117,7 +117,6 @@ def test_the_cache_is_reused_and_rewritten_when_short(
 
 
 def test_the_parquet_readers_write_a_row_per_step(small: tuple[Path, int, int]) -> None:
-    pytest.importorskip("duckdb", reason="duckdb (the test extra) is not installed")
     from benchmarks import rss_parquet
 
     path, _, lines = small
@@ -147,7 +146,6 @@ def _two_files(small: tuple[Path, int, int], tmp_path: Path) -> tuple[Path, Path
 def test_parquet_main_under_generous_bounds_exits_0(
     small: tuple[Path, int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("duckdb", reason="duckdb (the test extra) is not installed")
     from benchmarks import rss_parquet
 
     half, full = _two_files(small, tmp_path)
@@ -165,7 +163,6 @@ def test_parquet_main_under_generous_bounds_exits_0(
 def test_parquet_main_past_a_bound_exits_1(
     small: tuple[Path, int, int], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("duckdb", reason="duckdb (the test extra) is not installed")
     from benchmarks import rss_parquet
 
     path, _, _ = small
