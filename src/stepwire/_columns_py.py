@@ -38,7 +38,13 @@ IMPLEMENTATION = "python"
 class Columns(ColumnsBase):
     """``ColumnsBase`` with its loop in Python (see ``ColumnsBase``)."""
 
-    __slots__ = ()
+    __slots__ = ("_call_appends", "_step_appends")
+
+    def clear(self) -> None:
+        super().clear()
+        # Bound once a batch, not once a step.
+        self._step_appends = tuple(column.append for column in self._step_lists)
+        self._call_appends = tuple(column.append for column in self._call_lists)
 
     def add_parts(self, step: Any, details: Any, raw_details: Any) -> None:
         (
@@ -63,7 +69,7 @@ class Columns(ColumnsBase):
             a_cached,
             a_reasoning,
             a_extra,
-        ) = (lst.append for lst in self._step_lists)
+        ) = self._step_appends
         a_id(step.id)
         a_object(step.object)
         a_thread(step.thread_id)
@@ -126,7 +132,7 @@ class Columns(ColumnsBase):
             a_name,
             a_arguments,
             a_output,
-        ) = (lst.append for lst in self._call_lists)
+        ) = self._call_appends
         payloads = self._texts["payload"]
         step_id, run_id, thread_id, created = step.id, step.run_id, step.thread_id, step.created_at
         for position, call in enumerate(calls):

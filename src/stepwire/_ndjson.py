@@ -21,7 +21,15 @@ from ._limits import MAX_LINE_BYTES, check_limit
 from ._model import RunStep
 from ._open import open_binary
 
-__all__ = ["OnError", "Source", "decode_lines", "iter_lines", "resolve_on_error"]
+__all__ = [
+    "OnError",
+    "Source",
+    "block_lines",
+    "decode_lines",
+    "iter_lines",
+    "resolve_on_error",
+    "too_long",
+]
 
 T = TypeVar("T")
 
@@ -48,6 +56,11 @@ def resolve_on_error(on_error: Any) -> Callable[[Any], object] | None:
 
 def _ignore(error: object) -> None:
     return None
+
+
+def too_long(limit: int, lineno: int) -> DecodeError:
+    """The error of line ``lineno``, longer than ``max_line_bytes``."""
+    return DecodeError(f"line longer than max_line_bytes ({limit} bytes)", line=lineno)
 
 
 def _line_decoder(tp: Any, strict: bool) -> Callable[[Buffer, int | None], Any]:
@@ -111,7 +124,7 @@ def decode_lines(
     elif not isinstance(buf, (bytes, bytearray, memoryview)):
         raise TypeError(f"Expected bytes, bytearray, memoryview or str, got {_name(buf)}")
     out: list[Any] = []
-    _decode_block(memoryview(buf).cast("B"), decode, handler, 1, out.append)
+    _decode_block(memoryview(buf).cast("B"), decode, handler, out.append)
     return out
 
 
@@ -123,15 +136,11 @@ def _decode_block(
     view: memoryview,
     decode: Callable[[Buffer, int | None], Any],
     handler: Callable[[DecodeError], object] | None,
-    lineno: int,
     emit: Callable[[Any], object],
-) -> int:
-    """Decode every line of ``view``, the first numbered ``lineno``; the next line's number.
-
-    A last line without its ``\\n`` is decoded too: the caller passes only
-    whole lines, or the end of its input.
-    """
+) -> None:
+    """Decode every line of ``view`` (a last one without its ``\\n`` too), numbered from 1."""
     blank = _BLANK_LINE.search
+    lineno = 1
     start = 0
     size = len(view)
     # bytes.find on a memoryview is not available; the regex engine and
@@ -154,7 +163,6 @@ def _decode_block(
                     handler(exc)
         lineno += 1
         start = end + 1
-    return lineno
 
 
 def _newline_finder(view: memoryview) -> Any:
@@ -266,7 +274,7 @@ def _iter_lines(
         file = stack.enter_context(open_binary(source))
         for lineno, line in _numbered_lines(file, limit):
             if line is None:
-                error = DecodeError(f"line longer than max_line_bytes ({limit} bytes)", line=lineno)
+                error = too_long(limit, lineno)
                 if handler is None:
                     raise error
                 handler(error)

@@ -29,7 +29,7 @@ from ._errors import DecodeError, StepwireError, StreamError
 from ._failures import FAILURES
 from ._limits import check_limit
 from ._model import RunStep, RunStepPage, StepDetails
-from ._ndjson import block_lines, resolve_on_error
+from ._ndjson import block_lines, resolve_on_error, too_long
 from ._open import open_binary
 from ._summary import RunStepSummary, RunStepSummaryPage
 
@@ -42,12 +42,7 @@ __all__ = [
     "Reader",
     "Record",
     "detect",
-    "line_records",
-    "ndjson_lines",
-    "opened",
-    "records_in",
     "records_of",
-    "steps_of",
 ]
 
 NDJSON, PAGES, DOCUMENT, SSE = "ndjson", "pages", "json", "sse"
@@ -87,21 +82,6 @@ def detect(first_line: bytes | memoryview) -> str:
     return NDJSON
 
 
-def steps_of(
-    source: Any, *, strict: bool, on_error: OnAnyError, max_line_bytes: int
-) -> Iterator[RunStep]:
-    """Every run step of ``source``, in input order (see the module's docstring)."""
-    for header, details, _ in records_of(
-        source, strict=strict, on_error=on_error, max_line_bytes=max_line_bytes
-    ):
-        if isinstance(header, RunStep):
-            yield header
-        else:
-            fields = msgspec.structs.asdict(header)
-            fields["step_details"] = details
-            yield RunStep(**fields)
-
-
 #: A step as ``records_of`` gives it: its header (a ``RunStep`` or a ``RunStepSummary``:
 #: the same fields but ``step_details``), its details decoded, and the JSON they came in
 #: (``None`` where there is none: a stream's merged snapshots).
@@ -120,32 +100,20 @@ def records_of(
     """
     limit = check_limit("max_line_bytes", max_line_bytes)
     handler = resolve_on_error(on_error)
-    with opened(source, limit) as (kind, head, file):
-        yield from records_in(kind, head, file, strict=strict, handler=handler, limit=limit)
-
-
-def records_in(
-    kind: str,
-    head: bytes,
-    file: IO[bytes],
-    *,
-    strict: bool,
-    handler: Callable[[StepwireError], object] | None,
-    limit: int,
-) -> Iterator[Record]:
-    """``records_of`` an input ``opened`` told the kind of."""
-    reader = Reader(bool(strict))
-    if kind == SSE:
-        for step in _snapshots(head, file, handler):
-            yield step, step.step_details, None
-    elif kind == DOCUMENT:
-        yield from reader.document(head + file.read())
-    else:
-        yield from line_records(kind, ndjson_lines(head, file, limit), reader, handler, limit)
+    with _opened(source, limit) as (kind, head, file):
+        reader = Reader(bool(strict))
+        if kind == SSE:
+            for step in _snapshots(head, file, handler):
+                yield step, step.step_details, None
+        elif kind == DOCUMENT:
+            yield from reader.document(head + file.read())
+        else:
+            lines = block_lines(_Chain(head, file), limit)
+            yield from _line_records(kind, lines, reader, handler, limit)
 
 
 @contextmanager
-def opened(source: Any, limit: int) -> Iterator[tuple[str, bytes, IO[bytes]]]:
+def _opened(source: Any, limit: int) -> Iterator[tuple[str, bytes, IO[bytes]]]:
     """The input's kind, the bytes read to tell it, and the file to read on from."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         # Buffered: open_binary peeks at the first bytes for compression.
@@ -163,12 +131,7 @@ def opened(source: Any, limit: int) -> Iterator[tuple[str, bytes, IO[bytes]]]:
         yield kind, head, file
 
 
-def ndjson_lines(head: bytes, file: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None]]:
-    """The numbered lines of an NDJSON input ``opened`` told (see ``block_lines``)."""
-    return block_lines(_Chain(head, file), limit)
-
-
-def line_records(
+def _line_records(
     kind: str,
     lines: Iterable[tuple[int, bytes | None]],
     reader: Reader,
@@ -184,15 +147,16 @@ def line_records(
     # line that decodes in two parts; any other goes the way of _records.
     summary_of, details_of = reader.parts
     for lineno, body in lines:
-        try:
-            if body is None:
-                raise DecodeError("too long")  # _records says what, and where
-            summary = summary_of(body, lineno)
-            details = details_of(summary.step_details, lineno)
-        except DecodeError:
-            yield from _records(reader.step, body, lineno, limit, handler)
-            continue
-        yield summary, details, summary.step_details
+        if body is not None:
+            try:
+                summary = summary_of(body, lineno)
+                details = details_of(summary.step_details, lineno)
+            except DecodeError:
+                pass
+            else:
+                yield summary, details, summary.step_details
+                continue
+        yield from _records(reader.step, body, lineno, limit, handler)
 
 
 def _records(
@@ -205,7 +169,7 @@ def _records(
     """The line's records; none if it is bad and ``handler`` took its error."""
     try:
         if body is None:
-            raise DecodeError(f"line longer than max_line_bytes ({limit} bytes)", line=lineno)
+            raise too_long(limit, lineno)
         return read(body, lineno)
     except DecodeError as exc:
         if handler is None:
@@ -267,7 +231,7 @@ class Reader:
 
 
 class _Chain:
-    """``head``, then the rest of ``file``: what ``_numbered_lines`` reads."""
+    """``head``, then the rest of ``file``: what ``block_lines`` reads."""
 
     __slots__ = ("_head", "_read")
 

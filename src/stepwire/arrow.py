@@ -56,6 +56,7 @@ BATCH_ROWS = 8192
 _MAX_TEXT_BYTES = 1 << 30
 
 _TS = pa.timestamp("s", tz="UTC")
+_MAP = pa.map_(pa.string(), pa.string())
 
 #: The ``steps`` table.
 STEPS_SCHEMA = pa.schema(
@@ -80,7 +81,7 @@ STEPS_SCHEMA = pa.schema(
         pa.field("total_tokens", pa.int64()),
         pa.field("cached_tokens", pa.int64()),
         pa.field("reasoning_tokens", pa.int64()),
-        pa.field("metadata", pa.map_(pa.string(), pa.string())),  # _MAP
+        pa.field("metadata", _MAP),
         pa.field("step_details", pa.string(), nullable=False),
         pa.field("extra", pa.string()),
     ]
@@ -114,9 +115,6 @@ def _text(text: Text) -> pa.Array:
     # The joined bytes and the offsets become the array's own buffers (no copy).
     data = pa.py_buffer(text.joined())
     return pa.StringArray.from_buffers(len(text), pa.py_buffer(text.ends), data)
-
-
-_MAP = pa.map_(pa.string(), pa.string())
 
 
 def _map(pairs: Pairs) -> pa.Array:
