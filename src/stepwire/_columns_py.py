@@ -1,7 +1,8 @@
 """The pure-Python twin of ``Columns``: the reference the compiled one is held to.
 
 The contract both twins keep (``_columns`` picks one): a ``Columns()`` with
-``add(step, body=None)``, ``add_parts(header, details, raw_details)``,
+``add(step, body=None)``, ``add_parts(header, details, raw_details)`` (which
+returns ``text_bytes``),
 ``clear()``, ``rows``, ``text_bytes``, ``text(name)`` (a ``_rows.Text``),
 ``column(name)`` (a list), and ``steps`` / ``calls`` (every column, as lists).
 The values are ``_rows``' (its helpers are shared); only the loop differs.
@@ -46,7 +47,7 @@ class Columns(ColumnsBase):
         self._step_appends = tuple(column.append for column in self._step_lists)
         self._call_appends = tuple(column.append for column in self._call_lists)
 
-    def add_parts(self, step: Any, details: Any, raw_details: Any) -> None:
+    def add_parts(self, step: Any, details: Any, raw_details: Any) -> int:
         (
             a_id,
             a_object,
@@ -119,6 +120,7 @@ class Columns(ColumnsBase):
         if calls and self.with_calls:
             raws = RAW_DETAILS.decode(raw_details).tool_calls if from_body else None
             self._add_calls(step, calls, raws if raws and len(raws) == len(calls) else None)
+        return self.text_bytes
 
     def _add_calls(self, step: RunStep, calls: list[Any], raws: list[Any] | None) -> None:
         (

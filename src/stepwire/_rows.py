@@ -226,20 +226,24 @@ class Text:
     """A string column being built: each value's UTF-8 (bytes, or a ``msgspec.Raw``
     slice of the input), and where each ends once they are put end to end."""
 
-    __slots__ = ("ends", "parts", "size")
+    __slots__ = ("ends", "parts")
 
     def __init__(self) -> None:
         self.parts: list[Any] = []
-        self.size = 0
         self.ends = array.array("i", [0])
 
     def __len__(self) -> int:
         return len(self.ends) - 1
 
+    @property
+    def size(self) -> int:
+        """The values' bytes, end to end (the compiled twin appends to ``parts`` and
+        ``ends`` itself: the size is where the last value ends)."""
+        return self.ends[-1]
+
     def append(self, value: Any) -> None:
         self.parts.append(value)
-        self.size += len(value)
-        self.ends.append(self.size)
+        self.ends.append(self.ends[-1] + len(value))
 
     def joined(self) -> bytes:
         """The values end to end: one copy, when the column is done (appending to one
@@ -378,7 +382,10 @@ class ColumnsBase:
         raw = None if body is None else RAW_STEP.decode(body).step_details
         self.add_parts(step, step.step_details, raw)
 
-    def add_parts(self, step: Any, details: Any, raw_details: Any) -> None:
+    def add_parts(self, step: Any, details: Any, raw_details: Any) -> int:
         """``add``, from a step's header (a ``RunStep`` or ``RunStepSummary``), its
-        decoded details and the JSON they came in (``None`` if none: encoded here)."""
+        decoded details and the JSON they came in (``None`` if none: encoded here).
+
+        Returns ``text_bytes`` after the step (what a caller cutting batches checks
+        once a step, without a property lookup)."""
         raise NotImplementedError

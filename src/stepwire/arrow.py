@@ -216,12 +216,15 @@ def iter_batches(
     rows = check_limit("batch_rows", batch_rows)
     columns = Columns()
     records = records_of(source, strict=strict, on_error=on_error, max_line_bytes=max_line_bytes)
+    add = columns.add_parts
+    count = 0
     for header, details, raw in records:
-        columns.add_parts(header, details, raw)
-        if columns.rows >= rows or columns.text_bytes >= _MAX_TEXT_BYTES:
+        count += 1
+        if add(header, details, raw) >= _MAX_TEXT_BYTES or count >= rows:
             yield _batches(columns)
             columns.clear()
-    if columns.rows:
+            add, count = columns.add_parts, 0
+    if count:
         yield _batches(columns)
 
 
