@@ -1,10 +1,24 @@
-"""Shared fixtures: the two stream implementations behind one parameter."""
+"""Shared fixtures: the two stream implementations behind one parameter; the suite's depth
+in the report header."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
-from helpers import STREAM_MODULES, load_impl
+from helpers import MIN_EXAMPLES, SCALE, SCALE_VARIABLE, STREAM_MODULES, examples, load_impl
+
+# Every hypothesis test sets its own max_examples through helpers.examples(); a test that
+# does not still runs at the suite's scale (hypothesis's default is 100 examples).
+settings.register_profile("stepwire", max_examples=examples(100))
+settings.load_profile("stepwire")
+
+
+def pytest_report_header() -> str:
+    return (
+        f"stepwire test scale: {SCALE:g} ({SCALE_VARIABLE}; hypothesis examples and repetition "
+        f"counts x{SCALE:g}, at least {MIN_EXAMPLES} examples a test; 1 is the full depth)"
+    )
 
 
 @pytest.fixture(scope="session", params=list(STREAM_MODULES))

@@ -1,9 +1,11 @@
-"""Test helpers: the real recorded corpus (read in place) and the project's samples."""
+"""Test helpers: the real recorded corpus (read in place), the project's samples, and the
+suite's depth (``STEPWIRE_TEST_SCALE``)."""
 
 from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,44 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 # CI always has the corpus beside the checkout; STEPWIRE_FIXTURES points elsewhere.
 REAL = Path(os.environ.get("STEPWIRE_FIXTURES", ROOT.parent / "shared" / "fixtures" / "real"))
+
+
+# -- depth ------------------------------------------------------------------------
+
+#: How deep the suite goes: a factor on its random examples and repetition counts (each
+#: hypothesis test's ``max_examples``, the short fuzz run, the thread tests' rounds), never
+#: on its cases: every test, parameter and assertion runs at any scale. 1.0 (the default) is
+#: what ``make test`` and every developer target run; CI's version-matrix legs run a
+#: smaller one (.ci/legs.py, docs/ci.md), the make-test leg the full one.
+SCALE_VARIABLE = "STEPWIRE_TEST_SCALE"
+#: The fewest hypothesis examples a test runs at any scale.
+MIN_EXAMPLES = 10
+
+
+def _read_scale(raw: str | None) -> float:
+    if raw is None or not raw.strip():
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{SCALE_VARIABLE}={raw!r}: expected a number above 0, such as 0.2")
+    return value
+
+
+SCALE = _read_scale(os.environ.get(SCALE_VARIABLE))
+
+
+def scaled(count: int, minimum: int = 1) -> int:
+    """``count`` repetitions at the suite's scale: never fewer than ``minimum`` (nor than
+    ``count`` itself, where that is fewer)."""
+    return max(min(count, minimum), round(count * SCALE))
+
+
+def examples(count: int) -> int:
+    """A hypothesis test's ``max_examples`` at the suite's scale (at least MIN_EXAMPLES)."""
+    return scaled(count, MIN_EXAMPLES)
 
 
 def real_files(suffix: str) -> list[Path]:

@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stepwire
+from helpers import examples
 from stepwire import _diagnose, _failures, _locate, _scan, _strict
 from test_unknown import FUNCTION, _step
 
@@ -632,7 +633,7 @@ _BYTES = [0x00, 0x01, 0x1F, 0x20, 0x22, 0x2C, 0x2D, 0x30, 0x3A, 0x5B, 0x5C, 0x5D
 _BYTES += [0x75, 0x7B, 0x7D, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xE0, 0xED, 0xF0, 0xF4, 0xF5, 0xFF]
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(
     doc=st.sampled_from(_SEED_DOCS),
     edits=st.lists(
@@ -718,7 +719,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(value=_JSON, indent=st.sampled_from([None, 1]), ascii_only=st.booleans())
 def test_offset_of_is_the_inverse_of_path_at(
     value: Any, indent: int | None, ascii_only: bool

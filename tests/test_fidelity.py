@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import stepwire
-from helpers import frame, load_impl, sse_events
+from helpers import examples, frame, load_impl, sse_events
 from stepgen import generate_page, generate_steps, with_unknown_field, with_unknown_tool_types
 from stepgen.azure import azure_streams
 from stepwire import _twins
@@ -399,7 +399,9 @@ JSON = st.recursive(
     ),
     max_leaves=5,
 )
-PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @PROPERTY
@@ -513,7 +515,7 @@ def _get(obj: Any, path: tuple[Any, ...]) -> Any:
 
 
 STREAM_PROPERTY = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 CUTS = st.lists(st.integers(0, 10**6), max_size=6)
 

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 import stepwire
-from helpers import REAL, ROOT, load_impl
+from helpers import REAL, ROOT, load_impl, scaled
 from stepwire._stream import NO_EXTENSIONS
 
 TARGET = ROOT / "fuzz" / "fuzz_stepwire.py"
-# The short run: a fixed seed and run count; the time cap only guards a slow machine.
-SHORT_RUNS = 3000
+# The short run: a fixed seed and run count (3000 at the suite's full depth); the time cap
+# only guards a slow machine.
+SHORT_RUNS = scaled(3000, minimum=300)
 SHORT_SECONDS = 20
 
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stepwire
-from helpers import REAL, frame, real_files, sse_events
+from helpers import REAL, examples, frame, real_files, sse_events
 from stepgen import generate_delta_events, generate_page, generate_step, generate_steps
 
 
@@ -36,7 +36,7 @@ def test_generated_deltas_round_trip() -> None:
         assert json.loads(stepwire.encode(stepwire.decode_delta(body))) == event
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), count=st.integers(0, 12))
 def test_any_generated_page_round_trips(seed: int, count: int) -> None:
     page = generate_page(count, seed=seed)

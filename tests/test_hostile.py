@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import stepwire
+from helpers import examples
 from stepwire import _locate
 from stepwire._dispatch import decode_api_error
 from test_unknown import FUNCTION, _step
@@ -500,7 +501,7 @@ def _decode_or_error(body: bytes, strict: bool) -> None:
             assert error.path.startswith("$")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cut=st.integers(0, len(SEED)),
     at=st.integers(0, len(SEED) - 1),

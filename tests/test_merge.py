@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stepwire
-from helpers import delta_object, frame, load_impl, step_object, to_json, tool_calls
+from helpers import delta_object, examples, frame, load_impl, step_object, to_json, tool_calls
 
 DELTA = "thread.run.step.delta"
 CREATED = "thread.run.step.created"
@@ -1834,7 +1834,7 @@ def kept_created(draw):
     return body
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     created=st.one_of(st.just(EMPTY), kept_created()),
     calls=st.lists(st.lists(kept_call_delta(), min_size=1, max_size=2), max_size=6),

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from msgspec import UNSET
 
 import stepwire
-from helpers import accumulator_state, load_impl, step_object
+from helpers import accumulator_state, examples, load_impl, step_object
 from stepwire import _decode
 from stepwire._model import FALLBACKS
 from stepwire._twins import Twins
@@ -31,10 +31,10 @@ SID = "step_p"
 
 
 # Generated objects are small and the streams short: the whole file must stay fast on a
-# 2-core machine with the default profile.
-def fast(examples: int) -> settings:
+# 2-core machine with the default profile. ``count`` examples at the suite's scale.
+def fast(count: int) -> settings:
     return settings(
-        max_examples=examples,
+        max_examples=examples(count),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )

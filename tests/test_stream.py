@@ -24,6 +24,7 @@ from helpers import (
     REAL,
     accumulator_state,
     delta_object,
+    examples,
     feed_through_errors,
     frame,
     load_impl,
@@ -361,7 +362,7 @@ def _whole(impl):
     return _WHOLE[impl.IMPLEMENTATION]
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(cuts=st.lists(st.integers(0, len(GEN_BODY)), max_size=40))
 def test_any_split_of_a_generated_stream(impl, cuts):
     bounds = [0, *sorted(cuts), len(GEN_BODY)]
@@ -411,7 +412,7 @@ def merged_string(acc, field):
 
 
 @pytest.mark.parametrize("encoder", ENCODERS.values(), ids=ENCODERS.keys())
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(
     fragments=st.lists(TEXT, min_size=1, max_size=8),
     field=st.sampled_from(["arguments", "output", "input"]),

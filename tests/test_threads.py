@@ -23,10 +23,15 @@ import msgspec
 import pytest
 
 import stepwire
-from helpers import delta_object, frame, step_object, to_json, tool_calls
+from helpers import delta_object, frame, scaled, step_object, to_json, tool_calls
 from stepgen import generate_delta_events, generate_page, generate_steps
 
 THREADS = 8
+# How many times each thread goes over its bodies (at the suite's scale; the cases are all
+# there at any scale): every case, the shared fallback's bodies, the whole stream.
+ROUNDS = scaled(20)
+FALLBACK_DECODES = scaled(400, minimum=30)
+STREAM_FEEDS = scaled(12, minimum=2)
 
 
 @pytest.fixture(autouse=True)
@@ -197,12 +202,11 @@ def test_the_cases_cover_the_fast_path_the_fallback_and_errors() -> None:
 
 def test_shared_decoders_give_every_thread_the_single_threaded_results() -> None:
     expected = [outcome(fn, body) for _, fn, body in CASES]
-    rounds = 20
 
     def work(seed: int) -> list[int]:
         # Each thread its own order, so that the threads are in different
         # decoders and on different bodies at the same moment.
-        order = list(range(len(CASES))) * rounds
+        order = list(range(len(CASES))) * ROUNDS
         random.Random(seed).shuffle(order)
         wrong = []
         for i in order:
@@ -227,10 +231,10 @@ def test_shared_decoder_with_only_the_fallback() -> None:
     assert [o[0] for o in expected] == ["ok", "ok", "error"]
 
     def work(seed: int) -> list[tuple[Any, ...]]:
-        return [outcome(shared.decode, bodies[(seed + n) % 3]) for n in range(400)]
+        return [outcome(shared.decode, bodies[(seed + n) % 3]) for n in range(FALLBACK_DECODES)]
 
     for seed, got in enumerate(run_together(work)):
-        assert got == [expected[(seed + n) % 3] for n in range(400)]
+        assert got == [expected[(seed + n) % 3] for n in range(FALLBACK_DECODES)]
 
 
 # -- one accumulator per thread ----------------------------------------------------------------
@@ -331,10 +335,10 @@ def test_own_accumulators_in_8_threads_give_the_single_threaded_snapshots(impl: 
     assert dict(steps["step_other"][1])["status"] == ("str", "completed")
 
     def work(_: int) -> list[tuple[Any, ...]]:
-        return [_feed_all(impl.Accumulator(), chunks) for _ in range(12)]
+        return [_feed_all(impl.Accumulator(), chunks) for _ in range(STREAM_FEEDS)]
 
     for got in run_together(work):
-        assert got == [expected] * 12
+        assert got == [expected] * STREAM_FEEDS
 
 
 def _tool_calls(step_shape: Any) -> tuple[Any, ...]:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stepwire
+from helpers import examples
 from stepgen import generate_step
 
 
@@ -212,7 +213,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     tag=st.text(min_size=1).filter(lambda t: t not in KNOWN_TOOL_TYPES),
     payload=st.dictionaries(st.text(), JSON, max_size=5),
