@@ -110,6 +110,16 @@ assert tuple(TOOL_CALLS_SCHEMA.names) == CALL_COLUMNS
 #: The two tables' names, in the order they are returned.
 TABLES = ("steps", "tool_calls")
 
+# The columns written with a dictionary and min/max statistics: all but the JSON text.
+# Those values are long and nearly all distinct, so a dictionary is built only to be
+# dropped, and their statistics say nothing a query could prune by (a fifth of the
+# writer's time on the generated 100 MB file).
+_JSON_TEXT = ("step_details", "extra", "arguments", "output", "payload")
+_KEYED = {
+    name: [f.name for f in schema if f.name not in _JSON_TEXT]
+    for name, schema in (("steps", STEPS_SCHEMA), ("tool_calls", TOOL_CALLS_SCHEMA))
+}
+
 
 def _text(text: Text) -> pa.Array:
     # The joined bytes and the offsets become the array's own buffers (no copy).
@@ -132,7 +142,12 @@ def _array(columns: Columns, field: pa.Field, prefix: str) -> pa.Array:
         return _text(columns.text(field.name))
     if field.name == "metadata":
         return _map(columns.metadata)
-    return pa.array(columns.column(prefix + field.name), type=field.type)
+    values = columns.column(prefix + field.name)
+    if field.type == _TS:
+        # From Python ints, int64 is the fast conversion; a timestamp[s] is the same
+        # 64 bits (a view, no copy).
+        return pa.array(values, type=pa.int64()).view(_TS)
+    return pa.array(values, type=field.type)
 
 
 def _batch(columns: Columns, schema: pa.Schema, prefix: str) -> pa.RecordBatch:
@@ -275,7 +290,11 @@ def write_parquet(
     try:
         for name in TABLES:
             writers[name] = pq.ParquetWriter(
-                temporary[name], schemas[name], compression=compression
+                temporary[name],
+                schemas[name],
+                compression=compression,
+                use_dictionary=_KEYED[name],
+                write_statistics=_KEYED[name],
             )
         for batches in iter_batches(
             source,
