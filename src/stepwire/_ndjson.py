@@ -40,6 +40,7 @@ OnError = Union[Literal["raise", "skip"], Callable[[DecodeError], object]]
 Source = Union[str, "os.PathLike[str]", IO[bytes]]
 
 _BLANK_LINE = re.compile(rb"[^ \t\r\n]")
+_BLANK_BYTES = frozenset(b" \t\r\n")
 
 
 def resolve_on_error(on_error: Any) -> Callable[[Any], object] | None:
@@ -367,7 +368,9 @@ def block_lines(file: Any, limit: int) -> Iterator[tuple[int, bytes | None]]:
         for line in lines:
             if len(line) > limit:
                 yield lineno, None
-            elif blank(line) is not None:
+            # A record's line starts with what is not blank: the search, a call costing
+            # more than the rest of the loop, is for the other lines.
+            elif (line and line[0] not in _BLANK_BYTES) or blank(line) is not None:
                 yield lineno, line[:-1] if line.endswith(b"\r") else line
             lineno += 1
         if last:
