@@ -4,6 +4,7 @@ the same columns, value for value, on every kind of step and every path a step c
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import platform
 from typing import Any
@@ -11,9 +12,11 @@ from typing import Any
 import msgspec
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import stepwire
-from helpers import REAL, real_files
+from helpers import REAL, examples, real_files
 from stepgen import generate_steps, with_unknown_field, with_unknown_tool_types
 from stepgen.azure import azure_pages, azure_streams
 from stepwire import _columns
@@ -164,3 +167,106 @@ def test_without_calls_the_steps_are_the_same_and_no_call_has_a_row(twin: str) -
     assert full.rows == steps_only.rows
     assert len(full.text("payload")) > 0
     assert (len(steps_only.text("payload")), steps_only.column("call.id")) == (0, [])
+
+
+# -- each call's own bytes: the compiled twin scans for them, the Python twin decodes ----
+
+_HEAD = (
+    b'{"id":"step_x","object":"thread.run.step","created_at":1,"run_id":"run_x",'
+    b'"assistant_id":"asst_x","thread_id":"thread_x","type":"tool_calls",'
+    b'"status":"completed","step_details":'
+)
+_CALL = b'{"id":"call_%d","type":"function","function":{"name":"f","arguments":%s}}'
+_TRICKY = [
+    b'"{}"',
+    b'"{\\"a\\": \\"]}\\\\\\\\\\"\\"}"',  # escaped quotes, backslashes, brackets in text
+    b'"\\\\"',  # a string that ends in an escaped backslash
+    b'"\xc3\xa9\xe6\x9d\xb1 ,]}"',
+]
+
+
+def _calls(*arguments: bytes, sep: bytes = b",") -> bytes:
+    return sep.join(_CALL % (i, a) for i, a in enumerate(arguments))
+
+
+# Details bodies, and the payloads the calls must have: their own bytes, exactly.
+PAYLOAD_CASES = {
+    "compact": (b'{"type":"tool_calls","tool_calls":[' + _calls(*_TRICKY) + b"]}", None),
+    "spaced": (
+        b'{ "type" : "tool_calls" ,\n "tool_calls" : [\n  '
+        + _calls(*_TRICKY, sep=b" ,\n  ")
+        + b'\n ] ,\n "after": [1, {"x": "]"}] }',
+        None,
+    ),
+    # A repeated key: the decode keeps the last, and so must the payloads.
+    "repeated-key": (
+        b'{"type":"tool_calls","tool_calls":['
+        + _calls(b'"1"')
+        + b'],"tool_calls":['
+        + _calls(b'"2"', b'"3"')
+        + b"]}",
+        None,
+    ),
+    # An escape in the key: still tool_calls to a decoder; the scan leaves it to one.
+    "escaped-key": (b'{"type":"tool_calls","tool\\u005fcalls":[' + _calls(b'"e"') + b"]}", None),
+    "empty": (b'{"type":"tool_calls","tool_calls":[ ]}', []),
+    "unknown-step-type": (
+        b'{"type":"future_step","tool_calls":[' + _calls(b'"u"') + b',{"type":"x"}]}',
+        None,
+    ),
+}
+
+
+def _payload_body(details: bytes) -> bytes:
+    assert b"\n" not in details  # one NDJSON line
+    return _HEAD + details + b"}\n"
+
+
+@pytest.mark.parametrize("case", sorted(PAYLOAD_CASES))
+@pytest.mark.parametrize("twin", list(TWINS))
+def test_each_payload_is_the_calls_own_bytes(twin: str, case: str) -> None:
+    details, expected = PAYLOAD_CASES[case]
+    details = details.replace(b"\n", b"\t")  # JSON's whitespace, on one line
+    raws = msgspec.json.decode(details, type=dict[str, Any])  # the decoder's view
+    if expected is None:
+        tool_calls = msgspec.json.decode(details, type=_ToolCallsRaw).tool_calls
+        expected = [bytes(raw) for raw in tool_calls]
+    columns = _fill(_twin(twin).Columns(), _payload_body(details))
+    assert columns.text("payload").values() == expected
+    assert len(expected) == len(raws["tool_calls"])
+    assert columns.text("step_details").values() == [details.strip()]
+
+
+class _ToolCallsRaw(msgspec.Struct):
+    tool_calls: list[msgspec.Raw]
+
+
+# Text made of what a scan for structure could trip on.
+_JSON_TEXT = st.text(st.sampled_from([*'"\\]}[{,: \na', "\u00e9", "\U0001f600"]), max_size=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_JSON_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    arguments=st.lists(_JSON, min_size=1, max_size=4),
+    extra=st.dictionaries(_JSON_TEXT, _JSON, max_size=3),
+    indent=st.sampled_from([None, 1, 2]),
+)
+def test_the_twins_agree_on_the_payloads_of_any_details(
+    arguments: list[Any], extra: dict[str, Any], indent: int | None
+) -> None:
+    calls = [
+        {"id": f"c{i}", "type": "function", "function": {"name": "f", "arguments": json.dumps(a)}}
+        for i, a in enumerate(arguments)
+    ]
+    document = {**{k: v for k, v in extra.items() if k not in ("type", "tool_calls")}}
+    document.update(type="tool_calls", tool_calls=calls)
+    details = json.dumps(document, indent=indent, ensure_ascii=False).encode()
+    body = _payload_body(details.replace(b"\n", b"\t"))
+    python, cython = (_fill(_twin(t).Columns(), body) for t in TWINS)
+    assert python.text("payload").values() == cython.text("payload").values()
+    assert [json.loads(v) for v in cython.text("payload").values()] == calls
