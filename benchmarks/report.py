@@ -104,9 +104,9 @@ SCENARIOS: dict[str, tuple[str, str]] = {
         "An NDJSON file of 50,000 steps read and every step dropped: `tracemalloc`'s peak "
         "above the start.",
     ),
-    "parquet-20017": (
-        "NDJSON to Parquet, 20,017 steps",
-        "A 26.6 MB NDJSON file of generated steps (seed 1, with one Azure step of each "
+    "parquet-75017": (
+        "NDJSON to Parquet, 75,017 steps",
+        "A 99.8 MB NDJSON file of generated steps (seed 1, with one Azure step of each "
         "tool type) to Parquet, one whole file a call (`benchmarks/parquet.py`): "
         "`stepwire.arrow.write_parquet` (both tables) against DuckDB's "
         "`COPY (SELECT * FROM read_json_auto(f)) TO ... (FORMAT parquet)`, default threads "

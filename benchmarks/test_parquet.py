@@ -5,9 +5,9 @@ Run with ``make bench`` (not part of ``make test``), or alone::
     PYTHONPATH=src:. .venv/bin/python -m pytest benchmarks/test_parquet.py \
         -p no:cacheprovider --benchmark-only
 
-Scenario ``parquet-20017`` (the same file and callables as bench-check's
+Scenario ``parquet-75017`` (the same file and callables as bench-check's
 ``parquet`` scenario, ``benchmarks/parquet.py``): one timed call reads the
-whole 26.6 MB NDJSON file of 20,017 steps and writes its Parquet. The
+whole 99.8 MB NDJSON file of 75,017 steps and writes its Parquet. The
 contenders are ``stepwire`` (``stepwire.arrow.write_parquet``, both tables),
 ``duckdb`` (``COPY (SELECT * FROM read_json_auto(f)) TO ... (FORMAT
 parquet)``, a fresh connection, default threads), ``duckdb 1 thread``,
@@ -32,8 +32,8 @@ import pytest
 
 from benchmarks.parquet import CONTENDERS, Expected, contenders, verify, write_file
 
-SCENARIO = "parquet-20017"
-# One call is a whole file (0.5 s to 1.5 s): fixed rounds of one call, after one warm-up.
+SCENARIO = "parquet-75017"
+# One call is a whole file (1.3 s to 6 s): fixed rounds of one call, after one warm-up.
 ROUNDS = 5
 LIBRARY = {
     "stepwire": "pyarrow",
