@@ -18,6 +18,8 @@ key, say), the decode is the answer, as in the Python twin.
 from cpython cimport array
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
 from libc.string cimport memchr, memcmp
 
 import array
@@ -77,32 +79,39 @@ cdef tuple _USAGE_FIELDS = (
     "prompt_tokens", "completion_tokens", "total_tokens", "prompt_token_details",
     "prompt_tokens_details", "completion_tokens_details", "extra",
 )
-cdef dict _PLACES = {}
+# By type, where its ``astuple`` holds each of _STEP_FIELDS (or _USAGE_FIELDS), one byte
+# a place; b"" if it lacks one.
+cdef dict _STEP_PLACES = {}
+cdef dict _USAGE_PLACES = {}
 cdef dict _TAGS = {}
 
 
-cdef tuple _places(object kind, tuple names):
-    """Where ``kind``'s ``astuple`` holds each of ``names``; None if it lacks one."""
-    key = (kind, names)
-    places = _PLACES.get(key)
+cdef bytes _places(dict known, object kind, tuple names):
+    places = known.get(kind)
     if places is None:
         fields = getattr(kind, "__struct_fields__", ())
-        places = tuple(fields.index(name) for name in names) if all(
-            name in fields for name in names
-        ) else ()
-        _PLACES[key] = places
-    return places or None
+        places = b""
+        if all(name in fields for name in names) and len(fields) < 256:
+            places = bytes([fields.index(name) for name in names])
+        known[kind] = places
+    return <bytes>places
 
 
-cdef tuple _fields(object value, tuple names):
+cdef tuple _fields(object value, dict known, tuple names):
     """``value``'s fields ``names``, in that order."""
-    cdef tuple places = _places(type(value), names)
-    cdef tuple values
-    cdef Py_ssize_t i
-    if places is None:  # not a Struct with them all: each by name, as the Python twin
+    cdef bytes places = _places(known, type(value), names)
+    cdef const unsigned char* at = places
+    cdef Py_ssize_t i, n = len(places)
+    cdef tuple values, out
+    if not n:  # not a Struct with them all: each by name, as the Python twin
         return tuple([getattr(value, name) for name in names])
     values = _ASTUPLE(value)
-    return tuple([values[<Py_ssize_t>places[i]] for i in range(len(places))])
+    out = PyTuple_New(n)
+    for i in range(n):
+        item = <object>PyTuple_GET_ITEM(values, at[i])
+        Py_INCREF(item)
+        PyTuple_SET_ITEM(out, i, item)
+    return out
 
 
 cdef object _tag(object kind):
@@ -363,7 +372,7 @@ class Columns(ColumnsBase):
         (
             id_, object_, thread, run, assistant, kind, status, created, expires, cancelled,
             failed, completed, expired, error, usage, metadata, extra,
-        ) = _fields(step, _STEP_FIELDS)
+        ) = _fields(step, _STEP_PLACES, _STEP_FIELDS)
         c_id.append(id_)
         c_object.append(object_)
         c_thread.append(thread)
@@ -396,7 +405,7 @@ class Columns(ColumnsBase):
             (
                 prompt, completion, total, prompt_details, prompts_details,
                 completion_details, usage_extra,
-            ) = _fields(usage, _USAGE_FIELDS)
+            ) = _fields(usage, _USAGE_PLACES, _USAGE_FIELDS)
             c_prompt.append(prompt)
             c_completion.append(completion)
             c_total.append(total)
