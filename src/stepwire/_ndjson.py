@@ -358,14 +358,20 @@ def block_lines(file: Any, limit: int) -> Iterator[tuple[int, bytes | None]]:
             block = block[cut + 1 :]
             skipping = False
             lineno += 1
-        lines: list[bytes] = bytes(block).split(b"\n")  # one copy of the block, as lines
-        last = lines.pop()
-        if lines and pieces:
-            pieces.append(lines[0])
-            lines[0] = b"".join(pieces)
-            pieces.clear()
-            size = 0
-        for line in lines:
+        data = bytes(block)
+        # Each line found by find (memchr), not bytes.split, which looks at every byte
+        # in a loop of its own: a tenth of the whole conversion's instructions.
+        find = data.find
+        start = 0
+        end = find(b"\n")
+        while end >= 0:
+            if pieces:  # the block's first line, begun in the blocks before
+                pieces.append(data[:end])
+                line = b"".join(pieces)
+                pieces.clear()
+                size = 0
+            else:
+                line = data[start:end]
             if len(line) > limit:
                 yield lineno, None
             # A record's line starts with what is not blank: the search, a call costing
@@ -373,6 +379,9 @@ def block_lines(file: Any, limit: int) -> Iterator[tuple[int, bytes | None]]:
             elif (line and line[0] not in _BLANK_BYTES) or blank(line) is not None:
                 yield lineno, line[:-1] if line.endswith(b"\r") else line
             lineno += 1
+            start = end + 1
+            end = find(b"\n", start)
+        last = data[start:]
         if last:
             pieces.append(last)
             size += len(last)
