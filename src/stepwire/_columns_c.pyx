@@ -91,7 +91,7 @@ cdef bytes _places(dict known, object kind, tuple names):
     if places is None:
         fields = getattr(kind, "__struct_fields__", ())
         places = b""
-        if all(name in fields for name in names) and len(fields) < 256:
+        if len(fields) < 256 and set(names) <= set(fields):
             places = bytes([fields.index(name) for name in names])
         known[kind] = places
     return <bytes>places
