@@ -43,8 +43,15 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 CI_DIR = ROOT / "build" / "ci"
 PIP_CACHE = ROOT / "build" / "pip-cache"
+PYCACHE = CI_DIR / "pycache"
 DIST = ROOT / "dist"
-TOOLS_PY = ROOT / "build" / "tools" / "bin" / "python"
+# CI's own tools environment (``make tools``, the release tools), on WHEEL_PYTHON: `make
+# wheel` builds dist/'s wheel for the tools' Python, and the py3.12 leg tests that wheel.
+# Its own directory, so that a developer's build/tools (on python3) is neither reused nor
+# replaced.
+WHEEL_PYTHON = "3.12"
+TOOLS = CI_DIR / "tools"
+TOOLS_PY = TOOLS / "bin" / "python"
 LOWEST = ROOT / ".ci" / "constraints-lowest.txt"
 # The extra that brings everything the suite needs (test pulls in bench and fuzz).
 EXTRAS = "[test]"
@@ -55,6 +62,10 @@ PIP_INSTALL = ["-m", "pip", "install", "--no-compile"]
 # The test files run against every msgspec release in range: the decode-error tests.
 MSGSPEC_TESTS = ["tests/test_decode_errors.py"]
 JOBS = int(os.environ.get("CI_JOBS", "2"))
+# The suite's depth in the version-matrix legs (STEPWIRE_TEST_SCALE, tests/helpers.py): the
+# hypothesis examples and repetition counts times this, every test and case still run.
+# make-test (and every make target) runs at the full depth, 1.
+MATRIX_SCALE = "0.2"
 TAIL = 60
 
 
@@ -85,6 +96,7 @@ class Result:
     python: str = ""
     msgspec: str = ""
     tests: str = ""
+    scale: str = ""  # STEPWIRE_TEST_SCALE of the leg's suite
     notes: list[str] = field(default_factory=list)
 
 
@@ -201,11 +213,15 @@ class Context:
         self.result.notes.append(wheel.name)
         return wheel
 
-    def pytest(self, python: Path, files: Sequence[str] = (), **env: str) -> str:
-        """The suite (or ``files``) against what ``python``'s venv installed."""
+    def pytest(
+        self, python: Path, files: Sequence[str] = (), *, scale: str = "1", **env: str
+    ) -> str:
+        """The suite (or ``files``) against what ``python``'s venv installed, at ``scale``."""
         self.leg.installed = True
         expect = {"STEPWIRE_EXPECT_BUILD": str(python.parent.parent)}
-        out = self.sh([python, *PYTEST, *files], env=expect | env, check=False)
+        self.result.scale = scale
+        depth = {"STEPWIRE_TEST_SCALE": scale}
+        out = self.sh([python, *PYTEST, *files], env=expect | depth | env, check=False)
         self.tests_ran(out, "pytest")
         return out
 
@@ -253,11 +269,15 @@ def venv_python() -> Path:
 
 def make_install(ctx: Context) -> None:
     ctx.sh(["make", "install"], tree=True)
+    # What the spark extra adds (pyspark), now, before any other leg uses .venv: the spark
+    # leg's `make test-spark` finds it installed and needs no leg to be done with .venv.
+    ctx.sh(["make", "install-spark"])
     ctx.describe(venv_python())
 
 
 def make_test(ctx: Context) -> None:
     ctx.describe(venv_python())
+    ctx.result.scale = "1"  # STEPWIRE_TEST_SCALE is not set (ci_env): the full depth
     out = ctx.sh(["make", "test", "PYTEST_ARGS=-p no:cacheprovider"], check=False)
     ctx.tests_ran(out, "make test")
     if "make: ***" in out:
@@ -273,7 +293,8 @@ def make_target(target: str) -> Callable[[Context], None]:
 
 
 def spark(ctx: Context) -> None:
-    """stepwire.spark on a local Spark: ``make test-spark`` (pyspark into .venv)."""
+    """stepwire.spark on a local Spark: ``make test-spark`` (pyspark in .venv, the venv
+    leg's); then bench-spark's input files, written here rather than in that leg, alone."""
     ctx.describe(venv_python())
     out = ctx.sh(["make", "test-spark"], check=False)
     ctx.tests_ran(out, "make test-spark")
@@ -281,12 +302,14 @@ def spark(ctx: Context) -> None:
         raise LegError(f"make test-spark: {ctx.result.tests}")
     probe = "import pyspark; print(pyspark.__version__)"
     ctx.result.notes.append(f"pyspark {ctx.sh([venv_python(), '-c', probe]).split()[-1]}")
+    ctx.sh([venv_python(), "-m", "benchmarks.spark_bench", "--write-only"])
 
 
 def bench_spark(ctx: Context) -> None:
-    """``make bench-spark``: stepwire.spark's speed floor against spark.read.json."""
+    """``make bench-spark``: stepwire.spark's speed floor against spark.read.json, the two
+    jobs the floor compares (``--judged-only``: not the two it only reports)."""
     ctx.describe(venv_python())
-    bench = ctx.sh(["make", "bench-spark"], check=False)
+    bench = ctx.sh(["make", "bench-spark", "BENCH_SPARK_ARGS=--judged-only"], check=False)
     floor = [line for line in bench.splitlines() if line.startswith("floor:")]
     ctx.result.notes += floor
     if "make: ***" in bench or not floor:
@@ -298,22 +321,27 @@ def tools_python(ctx: Context) -> None:
     ctx.result.python = ctx.sh([TOOLS_PY, "-c", probe]).split()[-1]
 
 
+def make_tools(target: str) -> list[str]:
+    """``make target`` with CI's tools environment (TOOLS, on WHEEL_PYTHON)."""
+    return ["make", target, f"TOOLS={TOOLS}", f"PYTHON={find_python(WHEEL_PYTHON)}"]
+
+
 def make_sdist(ctx: Context) -> None:
-    ctx.sh(["make", "tools"])
-    ctx.sh(["make", "sdist"], tree=True)
+    ctx.sh(make_tools("tools"))
+    ctx.sh(make_tools("sdist"), tree=True)
     ctx.result.notes.append(sdist().name)
     tools_python(ctx)
 
 
 def dist(ctx: Context) -> None:
-    ctx.sh(["make", "wheel"])
+    ctx.sh(make_tools("wheel"))
     ctx.result.notes += [p.name for p in sorted(DIST.glob("*.whl"))]
     tools_python(ctx)
 
 
 def dist_check(ctx: Context) -> None:
     tools_python(ctx)
-    ctx.sh(["make", "dist-check"])
+    ctx.sh(make_tools("dist-check"))
     ctx.sh([TOOLS_PY, ".ci/deps.py", "check-lowest"])
 
 
@@ -325,38 +353,71 @@ def source_leg(version: str) -> Callable[[Context], None]:
         wheel = ctx.build_wheel(python)
         ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
         ctx.describe(python)
-        ctx.pytest(python)
+        ctx.pytest(python, scale=MATRIX_SCALE)
 
     return run
+
+
+def dist_wheel(version: str) -> Path:
+    """dist/'s repaired wheel for ``version`` (``make wheel`` on WHEEL_PYTHON)."""
+    tag = f"cp{version.replace('.', '')}"
+    wheels = sorted(DIST.glob(f"stepwire-*-{tag}-{tag}-manylinux*.whl"))
+    if len(wheels) != 1:
+        raise LegError(f"expected one {tag} manylinux wheel in dist/, found {wheels}")
+    return wheels[0]
 
 
 def wheel_leg(version: str) -> Callable[[Context], None]:
-    """The suite against the repaired wheel in dist/: what users would install."""
+    """The suite against the repaired wheel in dist/: what users would install (built from
+    the sdist, the extension compiled, repaired to manylinux)."""
 
     def run(ctx: Context) -> None:
         python = ctx.venv(version)
-        tag = f"cp{version.replace('.', '')}"
-        wheels = sorted(DIST.glob(f"stepwire-*-{tag}-{tag}-manylinux*.whl"))
-        if len(wheels) != 1:
-            raise LegError(f"expected one {tag} manylinux wheel in dist/, found {wheels}")
-        ctx.result.notes.append(wheels[0].name)
-        ctx.sh([python, *PIP_INSTALL, f"{wheels[0]}{EXTRAS}"])
+        wheel = dist_wheel(version)
+        ctx.result.notes.append(wheel.name)
+        ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
         ctx.describe(python)
-        ctx.pytest(python)
+        ctx.pytest(python, scale=MATRIX_SCALE)
 
     return run
 
 
+# Run in an environment where stepwire is installed: whether any compiled module of it is.
+COMPILED_PROBE = (
+    "import importlib.util, pkgutil, stepwire; "
+    "found = [m.name for m in pkgutil.iter_modules(stepwire.__path__) "
+    "if importlib.util.find_spec('stepwire.' + m.name).origin.endswith('.so')]; "
+    "print('compiled:', ' '.join(found) or 'none')"
+)
+
+
 def pure(ctx: Context) -> None:
-    """The pure-Python build: built and tested with STEPWIRE_NO_EXTENSIONS=1."""
-    python = ctx.venv("3.12")
+    """The pure-Python build: built and tested with STEPWIRE_NO_EXTENSIONS=1.
+
+    In the py3.12 leg's environment once that leg and msgspec-releases are done with it
+    (its dependencies, as a fresh install resolves them), dist/'s wheel swapped for the pure
+    one (``--force-reinstall --no-deps``: the compiled modules go with the wheel's RECORD;
+    checked); a fresh environment where the py3.12 leg did not get as far.
+    """
+    python = CI_DIR / "py3.12" / "venv" / "bin" / "python"
+    reuse = BY_NAME["py3.12"].installed
+    if not reuse:
+        python = ctx.venv("3.12")
     ctx.env["STEPWIRE_NO_EXTENSIONS"] = "1"
     wheel = ctx.build_wheel(python)
     if not wheel.name.endswith("-py3-none-any.whl"):
         raise LegError(f"STEPWIRE_NO_EXTENSIONS=1 built {wheel.name}, not a pure wheel")
-    ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
+    if reuse:
+        ctx.say(f"reusing {python.parent.parent} (the py3.12 leg's), the pure wheel swapped in")
+        # Its requirements are the compiled wheel's (one pyproject.toml): installed already.
+        ctx.sh([python, *PIP_INSTALL, "--force-reinstall", "--no-deps", wheel])
+    else:
+        ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
+    compiled = ctx.sh([python, "-c", COMPILED_PROBE]).split()[-1]
+    if compiled != "none":
+        raise LegError(f"the pure build's environment holds compiled modules: {compiled}")
     ctx.describe(python)
-    ctx.pytest(python)
+    ctx.pytest(python, scale=MATRIX_SCALE)
 
 
 def lowest(ctx: Context) -> None:
@@ -370,9 +431,9 @@ def lowest(ctx: Context) -> None:
     ctx.sh([*pip, f"{wheel}[test,spark]"])
     ctx.sh([TOOLS_PY, ".ci/deps.py", "check-installed", python])
     ctx.describe(python)
-    ctx.pytest(python)
+    ctx.pytest(python, scale=MATRIX_SCALE)
     suite = ctx.result.tests
-    ctx.pytest(python, ["tests_spark"])
+    ctx.pytest(python, ["tests_spark"], scale=MATRIX_SCALE)
     ctx.result.tests = f"{suite}; tests_spark: {ctx.result.tests}"
 
 
@@ -380,28 +441,29 @@ def msgspec_releases(ctx: Context) -> None:
     """The decode-error tests against every msgspec release the declared range admits."""
     releases = ctx.sh([TOOLS_PY, ".ci/deps.py", "msgspec-releases"]).split()
     ctx.say(f"msgspec releases in range: {' '.join(releases)}; tests: {' '.join(MSGSPEC_TESTS)}")
-    # The py3.12 leg's environment once its suite has run (its install, not its result,
-    # is what is needed); a fresh one where that leg did not get as far.
+    # The py3.12 leg's environment (dist/'s wheel) once its suite has run (its install,
+    # not its result, is what is needed); a fresh one where that leg did not get as far.
     python = CI_DIR / "py3.12" / "venv" / "bin" / "python"
     if BY_NAME["py3.12"].installed:
         ctx.say(f"reusing {python.parent.parent} (the py3.12 leg's)")
     else:
         python = ctx.venv("3.12")
-        wheel = ctx.build_wheel(python)
-        ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
+        ctx.sh([python, *PIP_INSTALL, f"{dist_wheel('3.12')}{EXTRAS}"])
     newest = ctx.sh([python, "-c", "import msgspec; print(msgspec.__version__)"]).split()[-1]
     ctx.describe(python)
     outcomes: list[str] = []
     failed: list[str] = []
-    for release in releases:
-        ctx.sh([python, *PIP_INSTALL, f"msgspec=={release}"])
-        try:
-            ctx.pytest(python, MSGSPEC_TESTS)
-            outcomes.append(f"{release} passed")
-        except LegError as exc:
-            outcomes.append(f"{release} FAILED ({exc})")
-            failed.append(release)
-    ctx.sh([python, *PIP_INSTALL, f"msgspec=={newest}"])  # as the environment was
+    try:
+        for release in releases:
+            ctx.sh([python, *PIP_INSTALL, f"msgspec=={release}"])
+            try:
+                ctx.pytest(python, MSGSPEC_TESTS, scale=MATRIX_SCALE)
+                outcomes.append(f"{release} passed")
+            except LegError as exc:
+                outcomes.append(f"{release} FAILED ({exc})")
+                failed.append(release)
+    finally:  # as the environment was: the pure leg goes on in it
+        ctx.sh([python, *PIP_INSTALL, f"msgspec=={newest}"])
     ctx.result.msgspec = f"{releases[0]}..{releases[-1]} ({len(releases)})"
     ctx.result.tests = f"{len(releases) - len(failed)} of {len(releases)} releases passed"
     ctx.result.notes = [*outcomes, f"files: {' '.join(MSGSPEC_TESTS)}"]
@@ -415,32 +477,31 @@ LEGS = [
     Leg("sdist", make_sdist, about="make sdist (and make tools)"),
     Leg("dist", dist, ("sdist",), about="make wheel: the wheel built from the sdist, manylinux"),
     Leg("venv", make_install, ("sdist",), about="make install: .venv, the source tree installed"),
-    Leg("py3.12", source_leg("3.12"), ("sdist",), about="the suite, compiled from the sdist"),
     Leg("lowest", lowest, ("sdist",), about="the suite, Python 3.10, every floor"),
+    Leg("py3.12", wheel_leg("3.12"), ("dist",), about="the suite on dist/'s repaired wheel"),
     Leg("py3.10", source_leg("3.10"), ("sdist",), about="the suite, compiled from the sdist"),
     Leg("py3.13", source_leg("3.13"), ("sdist",), about="the suite, compiled from the sdist"),
-    Leg("make-test", make_test, ("venv",), about="make test: the suite in .venv"),
-    Leg("py3.11-wheel", wheel_leg("3.11"), ("dist",), about="the suite on dist/'s wheel"),
-    Leg("pure", pure, ("sdist",), about="the suite, STEPWIRE_NO_EXTENSIONS=1 (Python 3.12)"),
+    Leg("make-test", make_test, ("venv",), about="make test: the suite in .venv, full depth"),
     Leg(
         "msgspec-releases",
         msgspec_releases,
-        ("sdist",),
+        ("dist",),
         then=("py3.12",),
         about="the decode-error tests on every msgspec in range (py3.12's venv)",
     ),
+    Leg(
+        "pure",
+        pure,
+        ("sdist",),
+        then=("py3.12", "msgspec-releases"),
+        about="the suite, STEPWIRE_NO_EXTENSIONS=1 (Python 3.12, py3.12's venv)",
+    ),
+    # A JVM and pyspark: the tests, with the other legs (the venv leg installed the spark
+    # extra into .venv); the speed floor against spark.read.json, alone.
+    Leg("spark", spark, ("venv",), about="make test-spark (.venv, with the spark extra)"),
     Leg("dist-check", dist_check, ("dist",), about="make dist-check, deps.py check-lowest"),
     Leg("lint", make_target("lint"), ("venv",), about="make lint"),
     Leg("warnings", make_target("warnings"), ("venv",), about="make warnings"),
-    # A JVM and pyspark: the tests, with the other legs (pyspark and pandas go into .venv
-    # once make test has run there); the speed floor against spark.read.json, alone.
-    Leg(
-        "spark",
-        spark,
-        ("venv",),
-        then=("make-test", "lint", "warnings"),
-        about="make test-spark (pyspark into .venv)",
-    ),
     Leg(
         "bench-spark",
         bench_spark,
@@ -475,8 +536,18 @@ def ci_env() -> dict[str, str]:
     env.pop("PIP_NO_CACHE_DIR", None)  # one cache for every leg's downloads
     env["PIP_CACHE_DIR"] = str(PIP_CACHE)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    env.pop("STEPWIRE_NO_EXTENSIONS", None)
-    env.pop("STEPWIRE_EXPECT_BUILD", None)
+    # No .pyc compiled at install by any pip run, make install's included (PIP_INSTALL's
+    # --no-compile, for every install): what is imported compiles once, on import. (Not
+    # PIP_NO_COMPILE=1: pip reads a "no-" option's variable inverted, and compiles.)
+    env["PIP_COMPILE"] = "0"
+    # Bytecode written once and read back, under build/ci/pycache (not in the tree): the
+    # installs compile none (--no-compile), and with PYTHONDONTWRITEBYTECODE every Python
+    # process (each pytest run, every subprocess of the suite) would compile again all it
+    # imports, pytest's assertion rewriting of the tests included.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    for name in ("STEPWIRE_NO_EXTENSIONS", "STEPWIRE_EXPECT_BUILD", "STEPWIRE_TEST_SCALE"):
+        env.pop(name, None)  # each leg sets its own
     return env
 
 
@@ -564,7 +635,7 @@ def schedule(legs: list[Leg], jobs: int) -> dict[str, Context]:
 
 
 def summary(contexts: Mapping[str, Context], total: float) -> str:
-    rows = [("leg", "python", "msgspec", "result", "seconds", "tests")]
+    rows = [("leg", "python", "msgspec", "result", "seconds", "scale", "tests")]
     rows += [
         (
             name,
@@ -572,6 +643,7 @@ def summary(contexts: Mapping[str, Context], total: float) -> str:
             ctx.result.msgspec or "-",
             ctx.result.status,
             f"{ctx.result.seconds:.0f}",
+            ctx.result.scale or "-",
             ctx.result.tests or "-",
         )
         for name, ctx in contexts.items()

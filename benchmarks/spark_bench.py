@@ -21,9 +21,14 @@ second (1.0, the issue's), and every job wrote the file's rows. A failing
 attempt is measured again in fresh rounds (``--retries``) and fails only if
 every attempt fails, as in ``benchmarks/check.py``.
 
-Exit status 0 when the floor holds, 1 when it does not.
+Exit status 0 when the floor holds, 1 when it does not. ``--judged-only`` runs the floor's
+two jobs alone (warm-up and rounds), not the two it only reports: what CI runs. And
+``--write-only`` writes the two files (the file and its first tenth) and exits: CI's spark
+leg writes them while other legs run, so that the bench-spark leg, alone, spends its time
+on Spark.
 
-    python -m benchmarks.spark_bench [--steps 100000] [--rounds 3] [--retries 2]
+    python -m benchmarks.spark_bench [--steps 100000] [--rounds 3] [--retries 2] [--judged-only]
+    python -m benchmarks.spark_bench --write-only [--steps 100000]
 """
 
 from __future__ import annotations
@@ -68,6 +73,11 @@ def ndjson(steps: int) -> Path:
     return path
 
 
+def tenth(steps: int) -> int:
+    """The warm-up file's steps: the first tenth of the benchmark's file."""
+    return max(1, steps // 10)
+
+
 def session() -> tuple[Any, float]:
     """A local[2] SparkSession, and the seconds it took to start (the JVM included)."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -89,7 +99,8 @@ def session() -> tuple[Any, float]:
 
 
 def jobs(spark: Any, path: Path, inferred: Any) -> dict[str, Callable[[], None]]:
-    """The four jobs over ``path``; ``inferred`` is the schema spark.read.json gave it."""
+    """The four jobs over ``path``; ``inferred`` is the schema spark.read.json gave it, or
+    None: the floor's two jobs only (``--judged-only``)."""
     import stepwire.spark
 
     out = WORK / "out"
@@ -98,9 +109,13 @@ def jobs(spark: Any, path: Path, inferred: Any) -> dict[str, Callable[[], None]]
     def write(df: Any, name: str) -> None:
         df.write.mode("overwrite").parquet(str(out / name))
 
-    return {
+    judged: dict[str, Callable[[], None]] = {
         STEPWIRE: lambda: write(stepwire.spark.read_steps(spark, src), "stepwire-steps"),
         JSON: lambda: write(spark.read.json(src), "json"),
+    }
+    if inferred is None:
+        return judged
+    return judged | {
         CALLS: lambda: write(stepwire.spark.read_tool_calls(spark, src), "stepwire-tool-calls"),
         JSON_SCHEMA: lambda: write(spark.read.schema(inferred).json(src), "json-schema"),
     }
@@ -137,7 +152,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per attempt")
     parser.add_argument("--retries", type=int, default=2, help="fresh attempts after a failure")
     parser.add_argument("--floor", type=float, default=1.0, help="least stepwire/json ratio")
+    parser.add_argument(
+        "--judged-only", action="store_true", help="time only the two jobs the floor compares"
+    )
+    parser.add_argument(
+        "--write-only", action="store_true", help="write the NDJSON files (kept), then exit"
+    )
     args = parser.parse_args(argv)
+    if args.write_only:
+        start = time.perf_counter()
+        written = [ndjson(args.steps), ndjson(tenth(args.steps))]
+        shown = ", ".join(
+            f"{p.relative_to(ROOT)} ({p.stat().st_size / 1e6:.0f} MB)" for p in written
+        )
+        print(f"{shown}: {time.perf_counter() - start:.1f} s")
+        return 0
     # pyspark's warning that it does not yet support pandas 3 (mapInArrow imports its pandas
     # path; the batches here are Arrow's): that one, nowhere else.
     warnings.filterwarnings(
@@ -148,21 +177,27 @@ def main(argv: list[str] | None = None) -> int:
     path = ndjson(args.steps)
     made = time.perf_counter() - start
     spark, startup = session()
+
+    def schema_of(path: Path) -> Any:
+        """The schema spark.read.json infers (a pass over the file): for the job given it,
+        which ``--judged-only`` does not run."""
+        return None if args.judged_only else spark.read.json(str(path)).schema
+
     try:
         import pyspark
 
         import stepwire
 
         # The warm-up, on the file's first tenth: the JIT, the Python workers, the decoders.
-        small = ndjson(max(1, args.steps // 10))
+        small = ndjson(tenth(args.steps))
         start = time.perf_counter()
         warmups: dict[str, float] = {}
-        for name, call in jobs(spark, small, spark.read.json(str(small)).schema).items():
+        for name, call in jobs(spark, small, schema_of(small)).items():
             t = time.perf_counter()
             call()
             warmups[name] = time.perf_counter() - t
         warm = time.perf_counter() - start
-        calls = jobs(spark, path, spark.read.json(str(path)).schema)
+        calls = jobs(spark, path, schema_of(path))
         size = path.stat().st_size
         print(
             f"{path.relative_to(ROOT)}: {args.steps:,} steps, {size / 1e6:.0f} MB"
@@ -192,13 +227,14 @@ def main(argv: list[str] | None = None) -> int:
             if ratio >= args.floor:
                 break
         # What the jobs wrote: every step (and stepwire's tool calls, for the record).
-        counts = {
-            name: spark.read.parquet(str(WORK / "out" / name)).count()
-            for name in ("stepwire-steps", "json", "stepwire-tool-calls")
-        }
+        outputs = ["stepwire-steps", "json"] + ([] if args.judged_only else ["stepwire-tool-calls"])
+        counts = {name: spark.read.parquet(str(WORK / "out" / name)).count() for name in outputs}
+        tool_calls = (
+            "" if args.judged_only else f", {counts['stepwire-tool-calls']:,} tool calls (stepwire)"
+        )
         print(
             f"rows written: {counts['stepwire-steps']:,} steps (stepwire), {counts['json']:,}"
-            f" (spark.read.json), {counts['stepwire-tool-calls']:,} tool calls (stepwire)"
+            f" (spark.read.json){tool_calls}"
         )
         if counts["stepwire-steps"] != args.steps or counts["json"] != args.steps:
             print(f"FAILED: the row counts differ from the file's {args.steps:,} steps")
