@@ -41,6 +41,7 @@ from stepwire._model import (
     ToolCallsStepDetails,
 )
 from stepwire._rows import (
+    NAMED,
     RAW_DETAILS,
     ColumnsBase,
     calls_of,
@@ -67,6 +68,7 @@ cdef object _MCP = MCPToolCall
 cdef object _DEEP_RESEARCH = DeepResearchToolCall
 cdef object _BROWSER = BrowserAutomationToolCall
 cdef tuple _NONE3 = (None, None, None)
+cdef dict _NAMED = NAMED
 
 # A step header's fields, read from one ``astuple`` (a getattr a field costs more), at
 # the places its type keeps them: found once a type.
@@ -146,7 +148,8 @@ cdef inline tuple _nested(object inner):
 
 
 cdef inline tuple _named(object call, object kind):
-    """_rows.NAMED's rule for a known tool type; ``None`` for a type it does not list."""
+    """_rows.NAMED's rule for a known tool type (inline for the types it lists now);
+    ``None`` for a type it does not list."""
     if kind is _FUNCTION or kind is _OPENAPI:
         return _nested(call.function)
     if kind is _AZURE_FUNCTION:
@@ -159,7 +162,8 @@ cdef inline tuple _named(object call, object kind):
         return (None, None, _text(call.deep_research.output))
     if kind is _BROWSER:
         return (None, None, call.browser_automation.output)
-    return None
+    get = _NAMED.get(kind)  # a type _rows.NAMED gained since: its own rule
+    return None if get is None else get(call)
 
 
 cdef inline object _count(object details, str name):

@@ -238,7 +238,7 @@ def iter_batches(
         if add(header, details, raw) >= _MAX_TEXT_BYTES or count >= rows:
             yield _batches(columns)
             columns.clear()
-            add, count = columns.add_parts, 0
+            count = 0
     if count:
         yield _batches(columns)
 
