@@ -1,27 +1,37 @@
 """CI's legs, run two at a time (the machine's two cores), then a summary table.
 
     python3 .ci/legs.py                 # every leg (what .ci/run does)
-    python3 .ci/legs.py lowest py3.12   # these legs, and the legs they need (dist)
+    python3 .ci/legs.py lowest py3.12   # these legs, and the legs they need (sdist, dist)
     python3 .ci/legs.py --list
 
 A leg is a fresh virtual environment under build/ci/<leg>/, an install, and a test run;
 its output goes to build/ci/<leg>.log. The legs (docs/ci.md says more):
 
-- make-test, warnings, lint: the developer targets, in .venv (the source tree installed).
-- dist: ``make dist``, the sdist and the manylinux wheel; dist-check: ``make dist-check``.
-- py3.10, py3.12, py3.13: the suite on each Python, the extension compiled from the sdist.
-- py3.11-wheel: the suite against the repaired wheel from dist/, what users install.
-- pure: the suite on the pure-Python build (``STEPWIRE_NO_EXTENSIONS=1``).
+- venv: ``make install`` (.venv, the source tree) and ``make install-spark`` (what the
+  spark extra adds); make-test, warnings, lint: the developer targets, in .venv.
+- sdist, dist: ``make sdist``, ``make wheel`` (the manylinux wheel, built for Python 3.12:
+  CI's tools environment, build/ci/tools, is on 3.12); dist-check: ``make dist-check``.
+- py3.12: the suite against dist/'s repaired wheel, what users install; py3.13: the suite,
+  the extension compiled from the sdist. (3.11, compiled: make-test; 3.10: lowest.)
+- pure: the suite on the pure-Python build (``STEPWIRE_NO_EXTENSIONS=1``), Python 3.10
+  with the newest dependencies.
 - lowest: Python 3.10, every ranged dependency at its floor (.ci/constraints-lowest.txt),
-  build requirements included; the newest releases are what the other legs get.
+  build requirements included, then tests_spark/; the newest releases are what the other
+  legs get.
 - msgspec-releases: the decode-error tests against every msgspec release in range.
-- spark: ``make test-spark`` in .venv; bench-spark: ``make bench-spark``, alone (it times
-  Spark jobs).
+- spark: ``make test-spark`` in .venv; bench-spark: ``make bench-spark`` (the floor's two
+  jobs), alone (it times Spark jobs).
 - bench-check: ``make bench-check``, last and alone (it measures speed ratios).
 
+make-test runs the suite at full depth; the legs that run it elsewhere (py3.12, py3.13,
+pure, lowest, msgspec-releases) at STEPWIRE_TEST_SCALE=MATRIX_SCALE: fewer hypothesis
+examples and repetitions, every test and case (tests/helpers.py).
+
 Every leg runs with one pip cache (build/pip-cache), even where the environment sets
-PIP_NO_CACHE_DIR. An interpreter that is missing fails its leg, by name. Exit status 1
-when any leg failed; the log tail of each failed leg is printed.
+PIP_NO_CACHE_DIR, no .pyc compiled at install, and bytecode cached under build/ci/pycache
+(not PYTHONDONTWRITEBYTECODE). An interpreter that is missing fails its leg, by name.
+Exit status 1 when any leg failed; the log tail of each failed leg is printed. CI_JOBS
+sets how many legs run at a time (2; 3 measured no faster: the CPUs are busy throughout).
 """
 
 from __future__ import annotations
@@ -382,6 +392,8 @@ def wheel_leg(version: str) -> Callable[[Context], None]:
     return run
 
 
+# The pure build's Python: the oldest supported, with the newest dependencies that support it.
+PURE_PYTHON = "3.10"
 # Run in an environment where stepwire is installed: whether any compiled module of it is.
 COMPILED_PROBE = (
     "import importlib.util, pkgutil, stepwire; "
@@ -392,27 +404,14 @@ COMPILED_PROBE = (
 
 
 def pure(ctx: Context) -> None:
-    """The pure-Python build: built and tested with STEPWIRE_NO_EXTENSIONS=1.
-
-    In the py3.12 leg's environment once that leg and msgspec-releases are done with it
-    (its dependencies, as a fresh install resolves them), dist/'s wheel swapped for the pure
-    one (``--force-reinstall --no-deps``: the compiled modules go with the wheel's RECORD;
-    checked); a fresh environment where the py3.12 leg did not get as far.
-    """
-    python = CI_DIR / "py3.12" / "venv" / "bin" / "python"
-    reuse = BY_NAME["py3.12"].installed
-    if not reuse:
-        python = ctx.venv("3.12")
+    """The pure-Python build, on Python 3.10 with the newest dependencies (the only leg with
+    both: lowest is 3.10 at the floors): built and tested with STEPWIRE_NO_EXTENSIONS=1."""
+    python = ctx.venv(PURE_PYTHON)
     ctx.env["STEPWIRE_NO_EXTENSIONS"] = "1"
     wheel = ctx.build_wheel(python)
     if not wheel.name.endswith("-py3-none-any.whl"):
         raise LegError(f"STEPWIRE_NO_EXTENSIONS=1 built {wheel.name}, not a pure wheel")
-    if reuse:
-        ctx.say(f"reusing {python.parent.parent} (the py3.12 leg's), the pure wheel swapped in")
-        # Its requirements are the compiled wheel's (one pyproject.toml): installed already.
-        ctx.sh([python, *PIP_INSTALL, "--force-reinstall", "--no-deps", wheel])
-    else:
-        ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
+    ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
     compiled = ctx.sh([python, "-c", COMPILED_PROBE]).split()[-1]
     if compiled != "none":
         raise LegError(f"the pure build's environment holds compiled modules: {compiled}")
@@ -462,7 +461,7 @@ def msgspec_releases(ctx: Context) -> None:
             except LegError as exc:
                 outcomes.append(f"{release} FAILED ({exc})")
                 failed.append(release)
-    finally:  # as the environment was: the pure leg goes on in it
+    finally:  # as the environment was
         ctx.sh([python, *PIP_INSTALL, f"msgspec=={newest}"])
     ctx.result.msgspec = f"{releases[0]}..{releases[-1]} ({len(releases)})"
     ctx.result.tests = f"{len(releases) - len(failed)} of {len(releases)} releases passed"
@@ -479,7 +478,6 @@ LEGS = [
     Leg("venv", make_install, ("sdist",), about="make install: .venv, the source tree installed"),
     Leg("lowest", lowest, ("sdist",), about="the suite, Python 3.10, every floor"),
     Leg("py3.12", wheel_leg("3.12"), ("dist",), about="the suite on dist/'s repaired wheel"),
-    Leg("py3.10", source_leg("3.10"), ("sdist",), about="the suite, compiled from the sdist"),
     Leg("py3.13", source_leg("3.13"), ("sdist",), about="the suite, compiled from the sdist"),
     Leg("make-test", make_test, ("venv",), about="make test: the suite in .venv, full depth"),
     Leg(
@@ -489,13 +487,7 @@ LEGS = [
         then=("py3.12",),
         about="the decode-error tests on every msgspec in range (py3.12's venv)",
     ),
-    Leg(
-        "pure",
-        pure,
-        ("sdist",),
-        then=("py3.12", "msgspec-releases"),
-        about="the suite, STEPWIRE_NO_EXTENSIONS=1 (Python 3.12, py3.12's venv)",
-    ),
+    Leg("pure", pure, ("sdist",), about="the suite, STEPWIRE_NO_EXTENSIONS=1 (Python 3.10)"),
     # A JVM and pyspark: the tests, with the other legs (the venv leg installed the spark
     # extra into .venv); the speed floor against spark.read.json, alone.
     Leg("spark", spark, ("venv",), about="make test-spark (.venv, with the spark extra)"),
