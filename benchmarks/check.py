@@ -10,7 +10,8 @@ The floors live in ``benchmarks/floors.toml``, one ``[[floor]]`` table each::
 
 A ratio is the first contender's median time per unit over the second's. Every
 contender a floor names is timed in the same interleaved rounds, in one
-process, with the garbage collector on (:func:`benchmarks.timing.interleaved`),
+process, with the garbage collector on (:func:`benchmarks.timing.interleaved`;
+what exists before the rounds is frozen out of its collections, ``gc.freeze``),
 on the same bytes as the pytest-benchmark suite (the slow scenarios of
 ``MAX_ROUNDS``, ``frame-long-line`` and ``parquet``, each in fewer rounds of
 its own). A floor that fails is measured again in fresh rounds

@@ -266,3 +266,38 @@ def test_main_refuses_an_unknown_contender(
     )
     assert check.main(["--floors", str(path)], measure=fixed({})) == 2
     assert "nowhere/a: unknown scenario" in capsys.readouterr().err
+
+
+def test_interleaved_sets_what_exists_aside_and_gives_it_back() -> None:
+    """The objects alive before the rounds are frozen during them (the collect before
+    each timed loop skips them) and unfrozen after, also when a contender raises."""
+    import gc
+    import time
+
+    from benchmarks import timing
+
+    # Each call sleeps 1 ms, so that calibrate settles on one call a loop:
+    # get_freeze_count walks the frozen objects, and is called once a loop.
+    frozen_during: list[int] = []
+
+    def counts() -> None:
+        time.sleep(1e-3)
+        frozen_during.append(gc.get_freeze_count())
+
+    assert gc.get_freeze_count() == 0
+    seconds = timing.interleaved({"a": counts}, rounds=3, target=1e-4)
+    assert set(seconds) == {"a"}
+    assert seconds["a"] > 0
+    # calibrate's call comes before the freeze; every timed call sees it.
+    assert frozen_during[0] == 0
+    assert min(frozen_during[-3:]) > 0
+    assert gc.get_freeze_count() == 0
+
+    def fails() -> None:
+        time.sleep(1e-3)
+        if gc.get_freeze_count():
+            raise RuntimeError("in the rounds")
+
+    with pytest.raises(RuntimeError, match="in the rounds"):
+        timing.interleaved({"b": fails}, rounds=1, target=1e-4)
+    assert gc.get_freeze_count() == 0
