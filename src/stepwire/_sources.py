@@ -42,6 +42,8 @@ __all__ = [
     "Reader",
     "Record",
     "detect",
+    "opened",
+    "records_in",
     "records_of",
 ]
 
@@ -100,34 +102,50 @@ def records_of(
     """
     limit = check_limit("max_line_bytes", max_line_bytes)
     handler = resolve_on_error(on_error)
-    with _opened(source, limit) as (kind, head, file):
-        reader = Reader(bool(strict))
-        if kind == SSE:
-            for step in _snapshots(head, file, handler):
-                yield step, step.step_details, None
-        elif kind == DOCUMENT:
-            yield from reader.document(head + file.read())
-        else:
-            lines = block_lines(_Chain(head, file), limit)
-            yield from _line_records(kind, lines, reader, handler, limit)
+    with opened(source, limit) as (kind, head, file):
+        yield from records_in(kind, head, file, Reader(bool(strict)), handler, limit)
+
+
+def records_in(
+    kind: str,
+    head: bytes,
+    file: IO[bytes],
+    reader: Reader,
+    handler: Callable[[StepwireError], object] | None,
+    limit: int,
+) -> Iterator[Record]:
+    """The records of an input ``opened`` told the kind of (or one named ``kind``)."""
+    if kind == SSE:
+        for step in _snapshots(head, file, handler):
+            yield step, step.step_details, None
+    elif kind == DOCUMENT:
+        yield from reader.document(head + file.read())
+    else:
+        lines = block_lines(_Chain(head, file), limit)
+        yield from _line_records(kind, lines, reader, handler, limit)
 
 
 @contextmanager
-def _opened(source: Any, limit: int) -> Iterator[tuple[str, bytes, IO[bytes]]]:
-    """The input's kind, the bytes read to tell it, and the file to read on from."""
+def opened(
+    source: Any, limit: int, kind: str | None = None
+) -> Iterator[tuple[str, bytes, IO[bytes]]]:
+    """The input's kind (``kind`` if given, else told by content), the bytes read
+    to tell it, and the file to read on from."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         # Buffered: open_binary peeks at the first bytes for compression.
         source = io.BufferedReader(io.BytesIO(bytes(source)))
     with open_binary(source) as file:
         head, line = _first_line(file, limit)
         if line is None:  # nothing but blank lines, or a first line over the limit
-            kind = NDJSON
+            detected = NDJSON
         else:
-            kind = detect(line)
-            if kind == DOCUMENT and _whole(line) and head.strip() != line.strip():
+            detected = detect(line)
+            if detected == DOCUMENT and _whole(line) and head.strip() != line.strip():
                 # An array whole on its first line, with more after it: NDJSON,
                 # whose first record is a bad one (a step is an object).
-                kind = NDJSON
+                detected = NDJSON
+        if kind is None or (kind == NDJSON and detected == PAGES):  # NDJSON of pages
+            kind = detected
         yield kind, head, file
 
 

@@ -38,7 +38,7 @@ from ._columns import CALL_COLUMNS, STEP_COLUMNS, TEXT_COLUMNS, Columns, Text
 from ._limits import MAX_LINE_BYTES, check_limit
 from ._model import RunStep
 from ._rows import Pairs
-from ._sources import OnAnyError, records_of
+from ._sources import OnAnyError, Record, records_of
 
 __all__ = [
     "BATCH_ROWS",
@@ -229,8 +229,13 @@ def iter_batches(
         No batch is empty of steps; an input without steps yields nothing.
     """
     rows = check_limit("batch_rows", batch_rows)
-    columns = Columns()
     records = records_of(source, strict=strict, on_error=on_error, max_line_bytes=max_line_bytes)
+    return _record_batches(records, rows)
+
+
+def _record_batches(records: Iterable[Record], rows: int) -> Iterator[dict[str, pa.RecordBatch]]:
+    """``iter_batches``' batches, of records (``records_of``'s) from any number of inputs."""
+    columns = Columns()
     add = columns.add_parts
     count = 0
     for header, details, raw in records:
@@ -276,6 +281,23 @@ def write_parquet(
     dict
         ``{"steps": Path, "tool_calls": Path}``.
     """
+    batches = iter_batches(
+        source,
+        batch_rows=batch_rows,
+        strict=strict,
+        on_error=on_error,
+        max_line_bytes=max_line_bytes,
+    )
+    return _write_batches(batches, directory, compression=compression)
+
+
+def _write_batches(
+    batches: Iterable[dict[str, pa.RecordBatch]],
+    directory: str | os.PathLike[str],
+    *,
+    compression: str = "snappy",
+) -> dict[str, Path]:
+    """``write_parquet``'s two files, of batches (``_record_batches``')."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     final = {name: out / f"{name}.parquet" for name in TABLES}
@@ -296,16 +318,10 @@ def write_parquet(
                 use_dictionary=_KEYED[name],
                 write_statistics=_KEYED[name],
             )
-        for batches in iter_batches(
-            source,
-            batch_rows=batch_rows,
-            strict=strict,
-            on_error=on_error,
-            max_line_bytes=max_line_bytes,
-        ):
+        for batch in batches:
             if pending is not None:
                 pending.result()
-            pending = pool.submit(_write, writers, batches)
+            pending = pool.submit(_write, writers, batch)
         if pending is not None:
             pending.result()
             pending = None

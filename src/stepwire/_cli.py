@@ -1,0 +1,722 @@
+"""``stepwire``, the command: validate, stats, merge and convert run-step data.
+
+Exit status: 0 when the command did what it was asked (for ``validate``: every record
+is valid), 1 when an input is bad (a record that does not decode, a file that is not a
+format stepwire knows, an input that is not found or not readable), 2 for a usage error
+(argparse's), 130 on Ctrl-C, 141 when stdout closes early (``| head``). A failure is
+one line on stderr, ``stepwire: FILE: reason``; ``--debug`` adds the traceback.
+
+Only argparse is imported to parse the arguments: ``stepwire --help`` costs the
+interpreter's start and stepwire's import. rich (``stepwire[cli]``) is imported by the
+commands that draw with it, and pyarrow only by ``convert`` to Parquet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+
+from ._decode import decode_delta, decode_step
+from ._encode import encode
+from ._errors import DecodeError, StepwireError, StreamError
+from ._inputs import STDIN, InputError, Inputs, require_rich
+from ._limits import MAX_LINE_BYTES
+from ._sources import DOCUMENT, NDJSON, PAGES, SSE, Reader, opened, records_in
+from ._stats import Stats
+
+__all__ = ["FORMATS", "TARGETS", "main"]
+
+FORMATS = {"auto": None, "ndjson": NDJSON, "json": DOCUMENT, "sse": SSE}
+TARGETS = ("ndjson", "json", "parquet")
+_SUFFIXES = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json", ".parquet": "parquet"}
+_SSE_FIELDS = (b"event:", b"data:", b"id:", b"retry:", b":")
+_STEP_EVENTS = frozenset(
+    f"thread.run.step.{s}"
+    for s in ("created", "in_progress", "completed", "failed", "cancelled", "expired")
+)
+_WRITE_BATCH = 1 << 20
+_KINDS = {NDJSON: "NDJSON", PAGES: "NDJSON of pages", DOCUMENT: "a JSON document", SSE: "SSE"}
+
+
+class _FailureError(Exception):
+    """A one-line failure of the command, with its exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+# -- the parser ---------------------------------------------------------------------------
+
+_EXAMPLES = {
+    "validate": """examples:
+  stepwire validate steps.ndjson.gz
+  stepwire validate --strict --max-errors 10 page.json capture.sse""",
+    "stats": """examples:
+  stepwire stats yesterday.ndjson.zst
+  stepwire stats --json logs/*.ndjson | jq '.tokens_by_tool_type'""",
+    "merge": """examples:
+  stepwire merge capture.sse > steps.ndjson
+  stepwire merge --events capture.sse | jq -c '.event'""",
+    "convert": """examples:
+  stepwire convert day1.ndjson.gz day2.ndjson.gz -o steps/
+      (Parquet: steps/steps.parquet and steps/tool_calls.parquet)
+  stepwire convert page.json -o steps.ndjson
+  stepwire convert capture.sse --to json -o -""",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr"
+    )
+    common.add_argument(
+        "--debug", action="store_true", help="a traceback with an error, not just its line"
+    )
+    inputs = argparse.ArgumentParser(add_help=False)
+    inputs.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="auto",
+        help="the inputs' format (default: told by content: NDJSON of steps or pages, "
+        "a JSON page, step or array, or an SSE capture); .gz and .zst are read compressed",
+    )
+    inputs.add_argument(
+        "--strict",
+        action="store_true",
+        help="enforce the spec (default: keep what the server sent)",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="stepwire",
+        description="Validate, summarise, merge and convert run steps of OpenAI's Assistants "
+        "API and Azure AI Agents: NDJSON logs, JSON pages and SSE captures; - is stdin.",
+        epilog="Run 'stepwire COMMAND --help' for a command's options and examples.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"stepwire {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=_EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[common, inputs] if name != "merge" else [common],
+        )
+
+    validate = command(
+        "validate", "Check every record; print each bad one as FILE:LINE: reason - at `path`."
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument(
+        "--max-errors", type=_positive, default=None, metavar="N", help="stop after N bad records"
+    )
+
+    stats = command(
+        "stats",
+        "Steps by type and status, tool calls by type, tokens per tool type and per "
+        "assistant, failures per error code, step duration percentiles.",
+    )
+    stats.add_argument("files", nargs="+", metavar="FILE")
+    stats.add_argument("--json", action="store_true", help="the figures as JSON (docs/cli.md)")
+    stats.add_argument("--on-error", choices=("raise", "skip"), default="raise")
+
+    merge = command(
+        "merge", "The final snapshot of every step of a captured event stream, as NDJSON."
+    )
+    merge.add_argument("files", nargs=1, metavar="CAPTURE")
+    merge.add_argument(
+        "--events", action="store_true", help="the typed events instead, one JSON object a line"
+    )
+    merge.add_argument("--on-error", choices=("raise", "skip"), default="raise")
+
+    convert = command(
+        "convert",
+        "Write the steps of the inputs as NDJSON, a JSON array, or Parquet (a directory "
+        "holding steps.parquet and tool_calls.parquet).",
+    )
+    convert.add_argument("files", nargs="+", metavar="IN")
+    convert.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="a file, a directory, or - for stdout"
+    )
+    convert.add_argument(
+        "--to",
+        choices=TARGETS,
+        default=None,
+        help="the output format (default: by OUT's suffix: .ndjson/.jsonl, .json, "
+        "else Parquet; NDJSON for -)",
+    )
+    convert.add_argument("--on-error", choices=("raise", "skip"), default="raise")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+# -- running a command --------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.files.count(STDIN) > 1:
+        parser.error("- (stdin) can be given once")
+    run = _COMMANDS[args.command]
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            traceback.print_exc()
+        return 130
+    except BrokenPipeError:
+        # stdout closed early (| head): nothing more to say, and nothing to flush.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (_FailureError, InputError, StepwireError, ModuleNotFoundError, OSError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"stepwire: {_one_line(exc)}", file=sys.stderr)
+        return exc.status if isinstance(exc, _FailureError) else 1
+    except Exception as exc:  # a bug of stepwire's: said in one line, traced on --debug
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"stepwire: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(--debug shows the traceback; please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc).replace("\n", " ")
+
+
+def _progress_on(args: argparse.Namespace) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+@contextmanager
+def _inputs(args: argparse.Namespace, records: Callable[[], int]) -> Iterator[Inputs]:
+    with Inputs(
+        args.files, progress=_progress_on(args), records=records, label=args.command
+    ) as inputs:
+        yield inputs
+
+
+@contextmanager
+def _opened(
+    inputs: Inputs, name: str, args: argparse.Namespace
+) -> Iterator[tuple[str, bytes, IO[bytes]]]:
+    """An input, its kind, the bytes read to tell it; errors named by the input."""
+    kind = FORMATS[getattr(args, "format", "auto")]
+    with inputs.open(name) as raw:
+        try:
+            with opened(raw, MAX_LINE_BYTES, kind) as (found, head, file):
+                if kind is None and not _known(head):
+                    raise _FailureError(
+                        f"{_shown(name)}: not a format stepwire knows (NDJSON, JSON or an "
+                        "SSE capture)"
+                    )
+                yield found, head, file
+        except ModuleNotFoundError as exc:  # zstd content without a zstd library
+            raise _FailureError(f"{_shown(name)}: {exc}") from None
+        except (OSError, EOFError) as exc:  # gzip or zstd content that is not
+            raise _FailureError(f"{_shown(name)}: not readable ({_one_line(exc)})") from None
+
+
+def _known(head: bytes) -> bool:
+    """Whether the input's first non-blank line starts as a format stepwire reads
+    (or there is none: an empty input is a valid one, of no records)."""
+    for line in head.splitlines():
+        text = line.strip().removeprefix(b"\xef\xbb\xbf").lstrip()
+        if text:
+            return text.startswith((b"{", b"[", *_SSE_FIELDS))
+    return True
+
+
+def _shown(name: str) -> str:
+    return "<stdin>" if name == STDIN else name
+
+
+def _where(name: str, line: int | None) -> str:
+    return f"{_shown(name)}:{line}" if line is not None else _shown(name)
+
+
+def _described(exc: StepwireError) -> str:
+    """An error's reason and path, without the line (said before it)."""
+    text = exc.reason
+    if isinstance(exc, StreamError) and exc.event:
+        text = f"event {exc.event}: {text}"
+    if exc.path is not None:
+        text = f"{text} - at `{exc.path}`"
+    return text
+
+
+def _bad_record(name: str, exc: StepwireError) -> _FailureError:
+    return _FailureError(f"{_where(name, getattr(exc, 'line', None))}: {_described(exc)}")
+
+
+def _records(
+    inputs: Inputs,
+    name: str,
+    args: argparse.Namespace,
+    skip: bool,
+    kinds: list[str] | None = None,
+) -> Iterator[tuple[Any, Any, Any]]:
+    """Every record of one input (bad ones skipped, or a one-line failure); its kind
+    appended to ``kinds``, if given, before the first."""
+    reader = Reader(bool(getattr(args, "strict", False)))
+    with _opened(inputs, name, args) as (kind, head, file):
+        if kinds is not None:
+            kinds.append(kind)
+        handler = (lambda exc: None) if skip else None
+        try:
+            yield from records_in(kind, head, file, reader, handler, MAX_LINE_BYTES)
+        except StepwireError as exc:
+            raise _bad_record(name, exc) from exc
+
+
+# -- validate -----------------------------------------------------------------------------
+
+
+def _validate(args: argparse.Namespace) -> int:
+    counted = [0, 0]  # records, bad records
+    limit = args.max_errors
+    out = sys.stdout
+
+    def report(name: str, line: int | None, exc: StepwireError) -> bool:
+        """Print one bad record; whether to go on."""
+        counted[1] += 1
+        out.write(f"{_where(name, line)}: {_described(exc)}\n")
+        return limit is None or counted[1] < limit
+
+    with _inputs(args, lambda: counted[0]) as inputs:
+        for name in args.files:
+            if not _validate_one(inputs, name, args, counted, report):
+                break
+        inputs.close()
+    out.flush()
+    if not args.quiet:
+        files = len(args.files)
+        verdict = "valid" if not counted[1] else f"{counted[1]:,} bad"
+        stopped = " (stopped at --max-errors)" if limit is not None and counted[1] >= limit else ""
+        print(
+            f"stepwire validate: {counted[0]:,} records, {verdict}, in {files:,} "
+            f"file{'s' if files != 1 else ''}{stopped}",
+            file=sys.stderr,
+        )
+    return 1 if counted[1] else 0
+
+
+def _validate_one(
+    inputs: Inputs,
+    name: str,
+    args: argparse.Namespace,
+    counted: list[int],
+    report: Callable[[str, int | None, StepwireError], bool],
+) -> bool:
+    """Check one input; whether to go on with the next."""
+    reader = Reader(args.strict)
+    try:
+        with _opened(inputs, name, args) as (kind, head, file):
+            if kind == SSE:
+                return _validate_sse(name, head, file, args.strict, counted, report)
+            if kind == DOCUMENT:
+                return _validate_document(name, head + file.read(), reader, counted, report)
+            stop: list[bool] = []
+
+            def bad(exc: StepwireError) -> None:
+                counted[0] += 1
+                if not stop and not report(name, getattr(exc, "line", None), exc):
+                    stop.append(True)
+                    raise _StopError
+
+            try:
+                for _ in records_in(kind, head, file, reader, bad, MAX_LINE_BYTES):
+                    counted[0] += 1
+            except _StopError:
+                return False
+            return True
+    except (_FailureError, InputError) as exc:  # not found, not readable, not a format known
+        counted[1] += 1
+        sys.stdout.write(f"{exc}\n")
+        return args.max_errors is None or counted[1] < args.max_errors
+
+
+class _StopError(Exception):
+    """--max-errors reached."""
+
+
+class _Items(msgspec.Struct):
+    data: list[msgspec.Raw]
+
+
+_ITEMS = msgspec.json.Decoder(_Items)
+_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _validate_document(
+    name: str,
+    body: bytes,
+    reader: Reader,
+    counted: list[int],
+    report: Callable[[str, int | None, StepwireError], bool],
+) -> bool:
+    """A page, a step or an array of steps: every bad step, by line and path."""
+    try:
+        counted[0] += len(reader.document(body))
+        return True
+    except DecodeError as whole:
+        first = whole
+    # Bad: each step of a page or array on its own, so that every bad one is said.
+    stripped = body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()
+    try:
+        if stripped.startswith(b"["):
+            items, prefix = _ARRAY.decode(body), "$"
+        else:
+            items, prefix = _ITEMS.decode(body).data, "$.data"
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        items = []
+    where = 0
+    found = False
+    for index, item in enumerate(items):
+        text = bytes(item)
+        start = body.find(text, where)
+        where = start + len(text)
+        counted[0] += 1
+        try:
+            reader.step(text, None)
+        except DecodeError as exc:
+            found = True
+            offset = start + (exc.offset or 0)
+            path = f"{prefix}[{index}]{(exc.path or '$')[1:]}"
+            shown = DecodeError(exc.reason, path=path, offset=offset)
+            if not report(name, body.count(b"\n", 0, offset) + 1, shown):
+                return False
+    if not found:  # the envelope itself, or a single step
+        if not items:
+            counted[0] += 1
+        at = first.offset
+        line = body.count(b"\n", 0, at) + 1 if at is not None else None
+        return report(name, line, first)
+    return True
+
+
+def _validate_sse(
+    name: str,
+    head: bytes,
+    file: IO[bytes],
+    strict: bool,
+    counted: list[int],
+    report: Callable[[str, int | None, StepwireError], bool],
+) -> bool:
+    """An event stream, fed a line at a time: each bad event said at its first line."""
+    from ._accumulate import Accumulator
+
+    acc = Accumulator()
+    lineno = 0
+    start: int | None = None  # the first line of the event being read
+
+    def check(events: list[Any], at: int | None) -> bool:
+        for event in events:
+            counted[0] += 1
+            if strict and (event.event in _STEP_EVENTS or event.event == "thread.run.step.delta"):
+                try:
+                    if event.event in _STEP_EVENTS:
+                        decode_step(event.raw, strict=True)
+                    else:
+                        decode_delta(event.raw, strict=True)
+                except DecodeError as exc:
+                    error = StreamError(
+                        exc.reason, event=event.event, path=exc.path, offset=exc.offset
+                    )
+                    if not report(name, at, error):
+                        return False
+        return True
+
+    def feed(chunk: bytes | None, at: int | None) -> bool:
+        while True:
+            try:
+                events = acc.close() if chunk is None else acc.feed(chunk)
+            except StreamError as exc:
+                counted[0] += 1
+                if not check(exc.events, at) or not report(name, at, exc):
+                    return False
+                if chunk is None:
+                    return True
+                chunk = b""  # what followed the bad event stays buffered
+                continue
+            return check(events, at)
+
+    pending = b""
+    for block in _blocks(head, file):
+        lines = (pending + block).splitlines(keepends=True)
+        # A last line without its end waits for the next block (a \r may be half of \r\n).
+        pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        for line in lines:
+            lineno += 1
+            if line.strip(b"\r\n"):
+                if start is None:
+                    start = lineno
+                if not feed(line, start):
+                    return False
+            else:
+                at, start = start, None
+                if not feed(line, at if at is not None else lineno):
+                    return False
+    if pending:
+        lineno += 1
+        if start is None:
+            start = lineno
+        if not feed(pending, start):
+            return False
+    return feed(None, start if start is not None else lineno)
+
+
+def _then_end(blocks: Iterator[bytes]) -> Iterator[bytes | None]:
+    yield from blocks
+    yield None
+
+
+def _blocks(head: bytes, file: IO[bytes]) -> Iterator[bytes]:
+    if head:
+        yield head
+    while block := file.read(1 << 16):
+        yield block
+
+
+# -- stats --------------------------------------------------------------------------------
+
+
+def _stats(args: argparse.Namespace) -> int:
+    stats = Stats()
+    add = stats.add
+    skip = args.on_error == "skip"
+    if not args.json:
+        require_rich()
+    with _inputs(args, lambda: stats.steps) as inputs:
+        for name in args.files:
+            for header, details, _ in _records(inputs, name, args, skip):
+                add(header, details)
+        inputs.close()
+    figures = stats.as_json()
+    if args.json:
+        sys.stdout.write(json.dumps({"files": args.files, **figures}, indent=2) + "\n")
+    else:
+        from ._tables import print_stats
+
+        print_stats(figures, args.files)
+    return 0
+
+
+# -- merge --------------------------------------------------------------------------------
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from ._accumulate import Accumulator
+
+    (name,) = args.files
+    acc = Accumulator()
+    counted = [0]
+    skip = args.on_error == "skip"
+    write = sys.stdout.buffer.write
+    out: list[bytes] = []
+    size = 0
+
+    def feed(chunk: bytes | None) -> list[Any]:
+        """The events ``chunk`` completes (the end at ``None``), bad ones skipped."""
+        events: list[Any] = []
+        while True:
+            try:
+                events.extend(acc.close() if chunk is None else acc.feed(chunk))
+                return events
+            except StreamError as exc:  # noqa: PERF203 - a bad event, then on from it
+                if not skip:
+                    raise _bad_record(name, exc) from exc
+                events.extend(exc.events)  # applied before the bad one
+                if chunk is None:
+                    return events
+                chunk = b""  # what followed the bad event stays buffered
+
+    with _inputs(args, lambda: counted[0]) as inputs:
+        with _opened(inputs, name, args) as (kind, head, file):
+            if kind != SSE:
+                raise _FailureError(
+                    f"{_shown(name)}: not an SSE capture (it reads as {_KINDS[kind]}): "
+                    "merge takes a captured event stream; stats and convert read the rest"
+                )
+            for chunk in _then_end(_blocks(head, file)):
+                events = feed(chunk)
+                counted[0] += len(events)
+                if args.events:
+                    for event in events:
+                        line = _event_json(event)
+                        out.append(line)
+                        size += len(line)
+                    if size >= _WRITE_BATCH:
+                        write(b"".join(out))
+                        out, size = [], 0
+        inputs.close()
+    if args.events:
+        write(b"".join(out))
+    else:
+        write(b"".join(encode(step) + b"\n" for step in acc.steps.values()))
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def _event_json(event: Any) -> bytes:
+    data = event.data
+    body = data if isinstance(data, bytes) else encode(data)
+    try:
+        msgspec.json.decode(body)
+        value = body
+    except msgspec.DecodeError:  # an event whose data is not JSON: said as a string
+        value = msgspec.json.encode(body.decode("utf-8", "replace"))
+    return b'{"event":%s,"id":%s,"data":%s}\n' % (
+        msgspec.json.encode(event.event),
+        msgspec.json.encode(event.id),
+        value,
+    )
+
+
+# -- convert ------------------------------------------------------------------------------
+
+
+def _target(args: argparse.Namespace) -> str:
+    if args.to is not None:
+        return str(args.to)
+    if args.output == "-":
+        return "ndjson"
+    return _SUFFIXES.get(Path(args.output).suffix.lower(), "parquet")
+
+
+def _convert(args: argparse.Namespace) -> int:
+    target = _target(args)
+    skip = args.on_error == "skip"
+    counted = [0]
+    if target == "parquet":
+        if args.output == "-":
+            raise _FailureError("Parquet is a directory of two files: give -o a directory", 2)
+        return _convert_parquet(args, skip, counted)
+    with _inputs(args, lambda: counted[0]) as inputs, _output(args.output) as out:
+        first = True
+        if target == "json":
+            out.write(b"[")
+        buffer: list[bytes] = []
+        size = 0
+        kinds: list[str] = []
+        for name in args.files:
+            for header, details, raw in _records(inputs, name, args, skip, kinds):
+                counted[0] += 1
+                if raw is not None and target == "ndjson" and kinds[-1] == DOCUMENT:
+                    # Details as sent, but over several lines (a pretty-printed page):
+                    # written again, losslessly, on one.
+                    header = msgspec.structs.replace(
+                        header, step_details=msgspec.Raw(encode(details))
+                    )
+                body = encode(header)
+                if target == "json":
+                    body = body if first else b",\n" + body
+                    first = False
+                else:
+                    body += b"\n"
+                buffer.append(body)
+                size += len(body)
+                if size >= _WRITE_BATCH:
+                    out.write(b"".join(buffer))
+                    buffer, size = [], 0
+        out.write(b"".join(buffer))
+        if target == "json":
+            out.write(b"]\n")
+        inputs.close()
+    _said(args, f"{counted[0]:,} steps to {args.output}")
+    return 0
+
+
+def _convert_parquet(args: argparse.Namespace, skip: bool, counted: list[int]) -> int:
+    try:
+        from . import arrow
+    except ModuleNotFoundError as exc:
+        raise _FailureError(
+            f"Parquet needs pyarrow: pip install 'stepwire[arrow]' ({exc})"
+        ) from None
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise _FailureError(f"{out}: Parquet is written into a directory, and this is a file", 2)
+
+    def records() -> Iterator[Any]:
+        for name in args.files:
+            for record in _records(inputs, name, args, skip):
+                counted[0] += 1
+                yield record
+
+    with _inputs(args, lambda: counted[0]) as inputs:
+        paths = arrow._write_batches(arrow._record_batches(records(), arrow.BATCH_ROWS), out)
+        inputs.close()
+    _said(args, f"{counted[0]:,} steps to {paths['steps']} and {paths['tool_calls']}")
+    return 0
+
+
+@contextmanager
+def _output(name: str) -> Iterator[IO[bytes]]:
+    """stdout, or a temporary file beside ``name`` renamed to it once complete."""
+    if name == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(name)
+    if target.is_dir():
+        raise _FailureError(f"{name}: is a directory; NDJSON and JSON are written to a file", 2)
+    parent = target.parent
+    if not parent.is_dir():
+        raise _FailureError(f"{name}: its directory {parent} does not exist", 2)
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            yield file
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _said(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(f"stepwire {args.command}: {text}", file=sys.stderr)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "validate": _validate,
+    "stats": _stats,
+    "merge": _merge,
+    "convert": _convert,
+}

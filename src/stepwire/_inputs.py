@@ -1,0 +1,185 @@
+"""The command line's inputs: paths or ``-`` (stdin), read in turn, with progress.
+
+Progress is one bar on stderr for all the inputs of a command, measured in bytes of
+input as stored (a ``.gz`` or ``.zst`` file's compressed bytes, so that the total is the
+files' sizes): bytes read, records a second, time left. It is drawn only when stderr
+is a terminal and ``--quiet`` is not given, by rich (``stepwire[cli]``), imported only
+then. Counting costs one call a 64 KiB block read, whatever the records.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import IO, Any
+
+__all__ = ["STDIN", "InputError", "Inputs", "require_rich"]
+
+#: The name that means stdin.
+STDIN = "-"
+_BLOCK = 1 << 16
+
+
+class InputError(Exception):
+    """An input that cannot be read: its name and why, for a one-line message."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"{name}: {reason}")
+
+
+def require_rich() -> None:
+    """Fail with the extra to install when rich is missing."""
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        raise ModuleNotFoundError(
+            "this needs rich, which stepwire's command line uses: pip install 'stepwire[cli]'",
+            name="rich",
+        ) from None
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "not found"
+    if isinstance(exc, PermissionError):
+        return "not readable (permission denied)"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory, not a file"
+    return f"not readable ({exc.strerror or type(exc).__name__})"
+
+
+def _path_size(name: str) -> int | None:
+    """The input's size, for a regular file (not stdin, a pipe or a FIFO)."""
+    if name == STDIN:
+        return None
+    try:
+        info = os.stat(name)
+    except OSError:
+        return None  # opening it says why
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+class Inputs:
+    """The inputs of one command, opened one at a time.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Paths, or ``-`` for stdin (at most once).
+    progress : bool
+        Draw the bar (when stderr is a terminal: the caller decides).
+    records : callable
+        How many records the command has handled so far: the bar's records a second.
+    label : str
+        What the bar says it is doing (``"stats"``).
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        *,
+        progress: bool,
+        records: Callable[[], int],
+        label: str,
+    ) -> None:
+        self.names = list(names)
+        self._records = records
+        self._label = label
+        self._progress: Any = None
+        self._task: Any = None
+        self._stack = ExitStack()
+        if progress:
+            self._start()
+
+    def _start(self) -> None:
+        require_rich()
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.text import Text
+
+        count = self._records
+
+        class RecordsColumn(ProgressColumn):
+            """Records handled, and how many a second."""
+
+            def render(self, task: Any) -> Text:
+                n = count()
+                elapsed = task.finished_time if task.finished else task.elapsed
+                rate = f"{n / elapsed:,.0f}/s" if elapsed else "?/s"
+                return Text(f"{n:,} records {rate}", style="progress.data.speed")
+
+        self._progress = Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            RecordsColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._stack.enter_context(self._progress)
+        # One bar for every input: its total is known when every input is a file.
+        sizes = [_path_size(name) for name in self.names]
+        total = None if None in sizes else sum(s for s in sizes if s is not None)
+        self._task = self._progress.add_task(self._label, total=total)
+
+    def __enter__(self) -> Inputs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stack.close()
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[IO[bytes]]:
+        """One input as a binary file (stdin for ``-``), its bytes counted for the bar.
+
+        Raises
+        ------
+        InputError
+            If the path cannot be opened.
+        """
+        if name == STDIN:
+            raw: IO[bytes] = sys.stdin.buffer
+            owned = False
+        else:
+            try:
+                raw = open(name, "rb")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise InputError(name, _reason(exc)) from None
+            owned = True
+        try:
+            if self._progress is None:
+                yield raw
+                return
+            shown = "<stdin>" if name == STDIN else os.path.basename(name)
+            self._progress.update(self._task, description=f"{self._label} {shown}")
+            reader = self._progress.wrap_file(raw, task_id=self._task)
+            # Buffered again: peek (compression is told by the first bytes) and read1.
+            yield io.BufferedReader(reader, buffer_size=_BLOCK)
+        finally:
+            if owned:
+                raw.close()
+
+    def finish(self) -> None:
+        """Draw the bar one last time, complete."""
+        if self._progress is not None:
+            task = self._progress.tasks[0]
+            self._progress.update(self._task, total=task.completed)
