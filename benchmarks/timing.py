@@ -44,6 +44,9 @@ def interleaved(
     # What exists now (imported libraries, the scenarios' inputs) is set aside from the
     # collector: the collect before each timed loop then sweeps only what the contenders
     # left, not some 640,000 objects at 0.35 s a time (two thirds of bench-check's time).
+    # gc.unfreeze cannot give back only what it froze: where something froze objects
+    # before (an application preparing to fork; 3.12 at start), they all stay frozen.
+    frozen_before = gc.get_freeze_count()
     gc.collect()
     gc.freeze()
     try:
@@ -60,7 +63,8 @@ def interleaved(
                     fn()
                 samples[name].append((time.perf_counter() - start) / number)
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
         else:
