@@ -14,7 +14,6 @@ commands that draw with it, and pyarrow only by ``convert`` to Parquet.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -31,7 +30,8 @@ from ._encode import encode
 from ._errors import DecodeError, StepwireError, StreamError
 from ._inputs import STDIN, InputError, Inputs, require_rich
 from ._limits import MAX_LINE_BYTES
-from ._sources import DOCUMENT, NDJSON, PAGES, SSE, Reader, opened, records_in
+from ._ndjson import block_lines, too_long
+from ._sources import _BOM, DOCUMENT, NDJSON, PAGES, SSE, Reader, _Chain, opened, records_in
 from ._stats import Stats
 
 __all__ = ["FORMATS", "TARGETS", "main"]
@@ -76,16 +76,37 @@ _EXAMPLES = {
 }
 
 
+_TOP_EXAMPLES = """examples:
+  stepwire validate steps.ndjson.gz          every bad record, as FILE:LINE: reason
+  stepwire stats --json logs/*.ndjson.zst    steps, tool calls, tokens, failures, durations
+  stepwire merge capture.sse                 the final snapshot of each step, as NDJSON
+  stepwire convert steps.ndjson -o out/      steps.parquet and tool_calls.parquet
+
+Run 'stepwire COMMAND --help' for a command's options and examples. Exit status: 0 done
+(valid), 1 a bad input, 2 a usage error, 130 interrupted."""
+
+
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr"
-    )
-    common.add_argument(
-        "--debug", action="store_true", help="a traceback with an error, not just its line"
-    )
+    def common(default: Any) -> argparse.ArgumentParser:
+        # Before the command or after it: the command's copy must not reset the top's.
+        options = argparse.ArgumentParser(add_help=False)
+        options.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            default=default,
+            help="no progress bar and no summary on stderr",
+        )
+        options.add_argument(
+            "--debug",
+            action="store_true",
+            default=default,
+            help="a traceback with an error, not just its line",
+        )
+        return options
+
     inputs = argparse.ArgumentParser(add_help=False)
     inputs.add_argument(
         "--format",
@@ -104,8 +125,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="stepwire",
         description="Validate, summarise, merge and convert run steps of OpenAI's Assistants "
         "API and Azure AI Agents: NDJSON logs, JSON pages and SSE captures; - is stdin.",
-        epilog="Run 'stepwire COMMAND --help' for a command's options and examples.",
-        parents=[common],
+        epilog=_TOP_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common(False)],
     )
     parser.add_argument("--version", action="version", version=f"stepwire {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -117,7 +139,9 @@ def _parser() -> argparse.ArgumentParser:
             description=help,
             epilog=_EXAMPLES[name],
             formatter_class=argparse.RawDescriptionHelpFormatter,
-            parents=[common, inputs] if name != "merge" else [common],
+            parents=[common(argparse.SUPPRESS), inputs]
+            if name != "merge"
+            else [common(argparse.SUPPRESS)],
         )
 
     validate = command(
@@ -290,14 +314,26 @@ def _records(
     args: argparse.Namespace,
     skip: bool,
     kinds: list[str] | None = None,
+    whole: bool = False,
 ) -> Iterator[tuple[Any, Any, Any]]:
     """Every record of one input (bad ones skipped, or a one-line failure); its kind
-    appended to ``kinds``, if given, before the first."""
-    reader = Reader(bool(getattr(args, "strict", False)))
+    appended to ``kinds``, if given, before the first. ``whole``: as ``Reader``'s."""
+    reader = Reader(bool(getattr(args, "strict", False)), whole)
     with _opened(inputs, name, args) as (kind, head, file):
         if kinds is not None:
             kinds.append(kind)
         handler = (lambda exc: None) if skip else None
+        if kind == DOCUMENT:  # read whole here, so that an error's line can be said
+            body = (head + file.read()).removeprefix(_BOM)
+            try:
+                records = reader.document(body)
+            except DecodeError as exc:
+                if skip:
+                    return
+                at = None if exc.offset is None else body.count(b"\n", 0, exc.offset) + 1
+                raise _FailureError(f"{_where(name, at)}: {_described(exc)}") from exc
+            yield from records
+            return
         try:
             yield from records_in(kind, head, file, reader, handler, MAX_LINE_BYTES)
         except StepwireError as exc:
@@ -350,7 +386,18 @@ def _validate_one(
             if kind == SSE:
                 return _validate_sse(name, head, file, args.strict, counted, report)
             if kind == DOCUMENT:
-                return _validate_document(name, head + file.read(), reader, counted, report)
+                body = (head + file.read()).removeprefix(_BOM)
+                return _validate_document(name, body, reader, counted, report)
+            if kind == PAGES:  # a page a line: each page's bad steps, each said
+                lines = block_lines(_Chain(head.removeprefix(_BOM), file), MAX_LINE_BYTES)
+                for lineno, line in lines:
+                    if line is None:
+                        counted[0] += 1
+                        if not report(name, lineno, too_long(MAX_LINE_BYTES, lineno)):
+                            return False
+                    elif not _validate_document(name, line, reader, counted, report, lineno):
+                        return False
+                return True
             stop: list[bool] = []
 
             def bad(exc: StepwireError) -> None:
@@ -389,8 +436,16 @@ def _validate_document(
     reader: Reader,
     counted: list[int],
     report: Callable[[str, int | None, StepwireError], bool],
+    line: int | None = None,
 ) -> bool:
-    """A page, a step or an array of steps: every bad step, by line and path."""
+    """A page, a step or an array of steps: every bad step, by line and path (``line``:
+    the document is that one line of the input)."""
+
+    def line_of(offset: int | None) -> int | None:
+        if line is not None:
+            return line
+        return body.count(b"\n", 0, offset) + 1 if offset is not None else None
+
     try:
         counted[0] += len(reader.document(body))
         return True
@@ -419,14 +474,12 @@ def _validate_document(
             offset = start + (exc.offset or 0)
             path = f"{prefix}[{index}]{(exc.path or '$')[1:]}"
             shown = DecodeError(exc.reason, path=path, offset=offset)
-            if not report(name, body.count(b"\n", 0, offset) + 1, shown):
+            if not report(name, line_of(offset), shown):
                 return False
     if not found:  # the envelope itself, or a single step
         if not items:
             counted[0] += 1
-        at = first.offset
-        line = body.count(b"\n", 0, at) + 1 if at is not None else None
-        return report(name, line, first)
+        return report(name, line_of(first.offset), first)
     return True
 
 
@@ -442,8 +495,6 @@ def _validate_sse(
     from ._accumulate import Accumulator
 
     acc = Accumulator()
-    lineno = 0
-    start: int | None = None  # the first line of the event being read
 
     def check(events: list[Any], at: int | None) -> bool:
         for event in events:
@@ -476,6 +527,14 @@ def _validate_sse(
                 continue
             return check(events, at)
 
+    return all(feed(line, at) for line, at in _sse_lines(head, file))
+
+
+def _sse_lines(head: bytes, file: IO[bytes]) -> Iterator[tuple[bytes | None, int]]:
+    """A capture's lines, each with the first line of the event it is part of (the
+    number an error in that event is said at); then ``None``: the end."""
+    lineno = 0
+    start: int | None = None  # the first line of the event being read
     pending = b""
     for block in _blocks(head, file):
         lines = (pending + block).splitlines(keepends=True)
@@ -486,24 +545,16 @@ def _validate_sse(
             if line.strip(b"\r\n"):
                 if start is None:
                     start = lineno
-                if not feed(line, start):
-                    return False
+                yield line, start
             else:
                 at, start = start, None
-                if not feed(line, at if at is not None else lineno):
-                    return False
+                yield line, at if at is not None else lineno
     if pending:
         lineno += 1
         if start is None:
             start = lineno
-        if not feed(pending, start):
-            return False
-    return feed(None, start if start is not None else lineno)
-
-
-def _then_end(blocks: Iterator[bytes]) -> Iterator[bytes | None]:
-    yield from blocks
-    yield None
+        yield pending, start
+    yield None, start if start is not None else lineno
 
 
 def _blocks(head: bytes, file: IO[bytes]) -> Iterator[bytes]:
@@ -524,16 +575,18 @@ def _stats(args: argparse.Namespace) -> int:
         require_rich()
     with _inputs(args, lambda: stats.steps) as inputs:
         for name in args.files:
-            for header, details, _ in _records(inputs, name, args, skip):
+            for header, details, _ in _records(inputs, name, args, skip, whole=True):
                 add(header, details)
         inputs.close()
     figures = stats.as_json()
     if args.json:
-        sys.stdout.write(json.dumps({"files": args.files, **figures}, indent=2) + "\n")
+        body = msgspec.json.encode({"files": args.files, **figures})
+        sys.stdout.buffer.write(msgspec.json.format(body, indent=2) + b"\n")
+        sys.stdout.buffer.flush()
     else:
         from ._tables import print_stats
 
-        print_stats(figures, args.files)
+        print_stats(msgspec.to_builtins(figures), args.files)
     return 0
 
 
@@ -551,8 +604,9 @@ def _merge(args: argparse.Namespace) -> int:
     out: list[bytes] = []
     size = 0
 
-    def feed(chunk: bytes | None) -> list[Any]:
-        """The events ``chunk`` completes (the end at ``None``), bad ones skipped."""
+    def feed(chunk: bytes | None, at: int) -> list[Any]:
+        """The events ``chunk`` completes (the end at ``None``), bad ones skipped; a bad
+        one said at ``at``, its first line."""
         events: list[Any] = []
         while True:
             try:
@@ -560,7 +614,7 @@ def _merge(args: argparse.Namespace) -> int:
                 return events
             except StreamError as exc:  # noqa: PERF203 - a bad event, then on from it
                 if not skip:
-                    raise _bad_record(name, exc) from exc
+                    raise _FailureError(f"{_where(name, at)}: {_described(exc)}") from exc
                 events.extend(exc.events)  # applied before the bad one
                 if chunk is None:
                     return events
@@ -568,13 +622,14 @@ def _merge(args: argparse.Namespace) -> int:
 
     with _inputs(args, lambda: counted[0]) as inputs:
         with _opened(inputs, name, args) as (kind, head, file):
-            if kind != SSE:
+            if kind != SSE and head.strip():
                 raise _FailureError(
                     f"{_shown(name)}: not an SSE capture (it reads as {_KINDS[kind]}): "
                     "merge takes a captured event stream; stats and convert read the rest"
                 )
-            for chunk in _then_end(_blocks(head, file)):
-                events = feed(chunk)
+            # A line at a time, so that a bad event is said at its line, as validate does.
+            for chunk, at in _sse_lines(head, file):
+                events = feed(chunk, at)
                 counted[0] += len(events)
                 if args.events:
                     for event in events:
@@ -701,12 +756,20 @@ def _output(name: str) -> Iterator[IO[bytes]]:
         raise _FailureError(f"{name}: its directory {parent} does not exist", 2)
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=parent)
     try:
+        os.chmod(temporary, _created_mode())  # mkstemp's is 0600: as open() would make it
         with os.fdopen(fd, "wb") as file:
             yield file
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _created_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: 0666 less the umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _said(args: argparse.Namespace, text: str) -> None:

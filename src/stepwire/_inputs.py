@@ -65,6 +65,29 @@ def _path_size(name: str) -> int | None:
     return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
+class _Counted(io.RawIOBase):
+    """A binary file whose bytes read advance the bar.
+
+    rich's own ``Progress.wrap_file`` refuses a task without a total (stdin, a
+    pipe): this reader is the same, for any task.
+    """
+
+    def __init__(self, raw: IO[bytes], advance: Callable[..., None], task: Any) -> None:
+        self._raw = raw
+        self._advance = advance
+        self._task = task
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        read = getattr(self._raw, "readinto1", None) or getattr(self._raw, "readinto")  # noqa: B009
+        n: int = read(buffer) or 0
+        if n:
+            self._advance(self._task, n)
+        return n
+
+
 class Inputs:
     """The inputs of one command, opened one at a time.
 
@@ -145,6 +168,12 @@ class Inputs:
         self.close()
 
     def close(self) -> None:
+        """Stop the bar (drawn one last time: complete, when every input was read)."""
+        if self._progress is not None and self._task is not None:
+            task = self._progress.tasks[0]
+            if task.total is None:  # stdin or a pipe: the total is what was read
+                self._progress.update(self._task, total=task.completed)
+            self._task = None
         self._stack.close()
 
     @contextmanager
@@ -171,15 +200,9 @@ class Inputs:
                 return
             shown = "<stdin>" if name == STDIN else os.path.basename(name)
             self._progress.update(self._task, description=f"{self._label} {shown}")
-            reader = self._progress.wrap_file(raw, task_id=self._task)
+            counted = _Counted(raw, self._progress.advance, self._task)
             # Buffered again: peek (compression is told by the first bytes) and read1.
-            yield io.BufferedReader(reader, buffer_size=_BLOCK)
+            yield io.BufferedReader(counted, buffer_size=_BLOCK)
         finally:
             if owned:
                 raw.close()
-
-    def finish(self) -> None:
-        """Draw the bar one last time, complete."""
-        if self._progress is not None:
-            task = self._progress.tasks[0]
-            self._progress.update(self._task, total=task.completed)

@@ -115,6 +115,8 @@ def records_in(
     limit: int,
 ) -> Iterator[Record]:
     """The records of an input ``opened`` told the kind of (or one named ``kind``)."""
+    # A byte order mark is no part of the first record (editors on Windows write one).
+    head = head.removeprefix(_BOM)
     if kind == SSE:
         for step in _snapshots(head, file, handler):
             yield step, step.step_details, None
@@ -161,6 +163,19 @@ def _line_records(
         for lineno, body in lines:
             yield from _records(reader.page, body, lineno, limit, handler)
         return
+    if reader.whole:  # a step a decode: its details are not wanted as JSON
+        step_of = reader.whole_step
+        for lineno, body in lines:
+            if body is not None:
+                try:
+                    step = step_of(body, lineno)
+                except DecodeError:
+                    pass
+                else:
+                    yield step, step.step_details, None
+                    continue
+            yield from _records(reader.step, body, lineno, limit, handler)
+        return
     # The common case inlined (it is most of the time spent outside the decoders): a
     # line that decodes in two parts; any other goes the way of _records.
     summary_of, details_of = reader.parts
@@ -197,12 +212,18 @@ def _records(
 
 
 class Reader:
-    """The decoders of one mode, and how a body becomes records."""
+    """The decoders of one mode, and how a body becomes records.
 
-    __slots__ = ("_details", "_page", "_step", "_strict", "_summary", "_summary_page")
+    ``whole``: each step decoded in one pass as a ``RunStep``, its records' JSON
+    ``None``, for readers of the objects alone (``stepwire stats``): one decode
+    instead of a header's and the details'.
+    """
 
-    def __init__(self, strict: bool) -> None:
+    __slots__ = ("_details", "_page", "_step", "_strict", "_summary", "_summary_page", "whole")
+
+    def __init__(self, strict: bool, whole: bool = False) -> None:
         self._strict = strict
+        self.whole = whole
         self._summary = _decoder(RunStepSummary, strict)._decode
         self._summary_page = _decoder(RunStepSummaryPage, strict)._decode
         self._details: Callable[[Buffer, int | None], Any] = _decoder(
@@ -216,7 +237,15 @@ class Reader:
         """The two decodes of a step body: its summary, then its details."""
         return self._summary, self._details
 
+    @property
+    def whole_step(self) -> Callable[[Buffer, int | None], RunStep]:
+        """A step body's decode in one pass."""
+        return self._step
+
     def step(self, body: Buffer, lineno: int | None) -> list[Record]:
+        if self.whole:
+            step = self._step(body, lineno)
+            return [(step, step.step_details, None)]
         try:
             summary = self._summary(body, lineno)
             return [(summary, self._details(summary.step_details, lineno), summary.step_details)]
@@ -225,6 +254,8 @@ class Reader:
             return [(step, step.step_details, None)]
 
     def page(self, body: Buffer, lineno: int | None) -> list[Record]:
+        if self.whole:
+            return [(step, step.step_details, None) for step in self._page(body, lineno).data]
         try:
             details = self._details
             return [

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections import Counter
 from typing import Any
 
+import msgspec
 from msgspec import UNSET
 
+from ._model import ToolCallsStepDetails
 from ._rows import calls_of, tokens
 
 __all__ = ["QUANTILES", "TOKEN_KEYS", "Stats"]
@@ -51,19 +52,34 @@ def _value(value: Any) -> Any:
     return None if value is UNSET else value
 
 
-def _call_type(call: Any) -> Any:
-    config = getattr(call, "__struct_config__", None)
-    if config is not None:
-        return config.tag
-    return call.get("type") if isinstance(call, dict) else None
+def _tag(cls: type) -> Any:
+    """A tool call class's tool type (its tag); ``None`` for an unknown one's class."""
+    config = getattr(cls, "__struct_config__", None)
+    return None if config is None else config.tag
 
 
-def _int(value: Any) -> int:
-    return value if type(value) is int else 0
+# A group's sums, in TOKEN_KEYS order.
+Group = list[int]
+
+
+def _new_group() -> Group:
+    return [0] * len(TOKEN_KEYS)
+
+
+def _row_type(name: str) -> type[msgspec.Struct]:
+    fields = [(name, Any), *((key, int) for key in TOKEN_KEYS)]
+    return msgspec.defstruct(f"_{name}_tokens", fields, gc=False)
+
+
+_ROW = {name: _row_type(name) for name in ("type", "assistant_id")}
 
 
 class Stats:
-    """The figures of run steps, added one step at a time (``add``), read by ``as_json``."""
+    """The figures of run steps, added one step at a time (``add``), read by ``as_json``.
+
+    ``add`` is the command's whole cost beyond the decode: one pass, no object
+    built a step but the duration's entry (``benchmarks/cli.py`` measures it).
+    """
 
     __slots__ = (
         "_assistants",
@@ -71,18 +87,21 @@ class Stats:
         "_durations",
         "_failures",
         "_steps",
+        "_tags",
         "_tool_types",
         "_total",
     )
 
     def __init__(self) -> None:
-        self._steps: Counter[tuple[Any, Any]] = Counter()
-        self._calls: Counter[Any] = Counter()
-        self._failures: Counter[Any] = Counter()
-        self._tool_types: dict[Any, list[int]] = {}
-        self._assistants: dict[Any, list[int]] = {}
-        self._total = [0] * len(TOKEN_KEYS)
+        # Keys as the objects hold them (UNSET included): made JSON in as_json.
+        self._steps: dict[tuple[Any, Any], int] = {}
+        self._calls: dict[Any, int] = {}
+        self._failures: dict[Any, int] = {}
+        self._tool_types: dict[Any, Group] = {}
+        self._assistants: dict[Any, Group] = {}
+        self._total = _new_group()
         self._durations = array("q")
+        self._tags: dict[type, Any] = {}
 
     @property
     def steps(self) -> int:
@@ -91,78 +110,110 @@ class Stats:
 
     def add(self, header: Any, details: Any) -> None:
         """Add one step: its header (a ``RunStep`` or ``RunStepSummary``) and details."""
-        self._steps[(_value(header.type), _value(header.status))] += 1
+        # Written out, not looped: this is the command's whole cost past the decode
+        # (lists, whose item updates the interpreter specialises; arrays' it does not).
+        key = (header.type, header.status)
+        steps = self._steps
+        steps[key] = steps.get(key, 0) + 1
         usage = header.usage
-        if usage is UNSET or usage is None:
-            row = None
+        total = self._total
+        assistant = self._assistants.get(header.assistant_id)
+        if assistant is None:
+            assistant = self._assistants[header.assistant_id] = [0, 0, 0, 0, 0, 0, 0]
+        row: tuple[int, int, int, int, int] | None = None
+        if usage is None or usage is UNSET:
+            total[0] += 1
+            assistant[0] += 1
         else:
-            prompt, completion, total, cached, reasoning = tokens(usage)
-            row = (
-                1 if type(total) is int else 0,
-                _int(prompt),
-                _int(completion),
-                _int(total),
-                _int(cached),
-                _int(reasoning),
-            )
-        _count(self._total, row)
-        assistant = _value(header.assistant_id)
-        group = self._assistants.get(assistant)
-        if group is None:
-            group = self._assistants[assistant] = [0] * len(TOKEN_KEYS)
-        _count(group, row)
-        calls = calls_of(details)
+            # Usage's three counts are required ints; the two details may be null or absent.
+            prompt, completion, tokens_, cached, reasoning = tokens(usage)
+            if type(cached) is not int:
+                cached = 0
+            if type(reasoning) is not int:
+                reasoning = 0
+            row = (prompt, completion, tokens_, cached, reasoning)
+            for group in (total, assistant):
+                group[0] += 1
+                group[1] += 1
+                group[2] += prompt
+                group[3] += completion
+                group[4] += tokens_
+                group[5] += cached
+                group[6] += reasoning
+        calls = details.tool_calls if type(details) is ToolCallsStepDetails else calls_of(details)
         if calls:
-            kinds = set()
-            for call in calls:
-                kind = _call_type(call)
-                self._calls[kind] += 1
-                kinds.add(kind)
-            for kind in kinds:
-                group = self._tool_types.get(kind)
-                if group is None:
-                    group = self._tool_types[kind] = [0] * len(TOKEN_KEYS)
-                _count(group, row)
+            self._add_calls(calls, row)
         error = header.last_error
-        if error is not UNSET and error is not None:
-            self._failures[_value(getattr(error, "code", UNSET))] += 1
+        if error is not None and error is not UNSET:
+            code = getattr(error, "code", None)
+            failures = self._failures
+            failures[code] = failures.get(code, 0) + 1
         start, end = header.created_at, header.completed_at
         if type(start) is int and type(end) is int:
             self._durations.append(end - start)
 
+    def _add_calls(self, calls: list[Any], row: tuple[int, int, int, int, int] | None) -> None:
+        """A step's calls: counted by type, and its usage once for each type."""
+        tags = self._tags
+        counts = self._calls
+        kinds = []
+        for call in calls:
+            cls = type(call)
+            kind = tags.get(cls, tags)
+            if kind is tags:
+                kind = tags[cls] = _tag(cls)
+            if kind is None and isinstance(call, dict):  # an unknown type: its own tag
+                kind = call.get("type")
+            counts[kind] = counts.get(kind, 0) + 1
+            if kind not in kinds:
+                kinds.append(kind)
+        tool_types = self._tool_types
+        for kind in kinds:
+            group = tool_types.get(kind)
+            if group is None:
+                group = tool_types[kind] = [0, 0, 0, 0, 0, 0, 0]
+            group[0] += 1
+            if row is not None:
+                group[1] += 1
+                group[2] += row[0]
+                group[3] += row[1]
+                group[4] += row[2]
+                group[5] += row[3]
+                group[6] += row[4]
+
     def as_json(self) -> dict[str, Any]:
-        """The figures as JSON-ready builtins (the keys docs/cli.md lists).
+        """The figures, for ``msgspec.json.encode`` (the keys docs/cli.md lists);
+        ``msgspec.to_builtins`` makes them dicts and lists.
 
         Groups are lists of objects, largest first, then by key (a key may be null).
         """
+        steps = _summed(self._steps)
         return {
             "steps": self.steps,
             "tool_calls": sum(self._calls.values()),
             "steps_by_type_status": [
-                {"type": t, "status": s, "steps": n} for (t, s), n in _ranked(self._steps.items())
+                {"type": t, "status": s, "steps": n} for (t, s), n in _ranked(steps.items())
             ],
             "tool_calls_by_type": [
-                {"type": k, "calls": n} for k, n in _ranked(self._calls.items())
+                {"type": k, "calls": n} for k, n in _ranked(_summed(self._calls).items())
             ],
             "tokens": _tokens(self._total),
-            "tokens_by_tool_type": [
-                {"type": k, **_tokens(v)} for k, v in _ranked_groups(self._tool_types)
-            ],
-            "tokens_by_assistant": [
-                {"assistant_id": k, **_tokens(v)} for k, v in _ranked_groups(self._assistants)
-            ],
+            "tokens_by_tool_type": _rows("type", self._tool_types),
+            "tokens_by_assistant": _rows("assistant_id", self._assistants),
             "failures_by_code": [
-                {"code": k, "steps": n} for k, n in _ranked(self._failures.items())
+                {"code": k, "steps": n} for k, n in _ranked(_summed(self._failures).items())
             ],
             "duration_seconds": durations(self._durations),
         }
 
 
-def _count(group: list[int], row: tuple[int, ...] | None) -> None:
-    group[0] += 1
-    if row is not None:
-        for i, value in enumerate(row, 1):
-            group[i] += value
+def _summed(counts: dict[Any, int]) -> dict[Any, int]:
+    """Counts by JSON key: absent (UNSET) and null are one key, null."""
+    out: dict[Any, int] = {}
+    for key, n in counts.items():
+        key = tuple(_value(k) for k in key) if isinstance(key, tuple) else _value(key)
+        out[key] = out.get(key, 0) + n
+    return out
 
 
 def _key(value: Any) -> tuple[bool, str]:
@@ -179,11 +230,33 @@ def _keys(key: Any) -> tuple[Any, ...]:
     return tuple(_key(k) for k in key) if isinstance(key, tuple) else (_key(key),)
 
 
-def _ranked_groups(groups: dict[Any, list[int]]) -> list[tuple[Any, list[int]]]:
-    return sorted(groups.items(), key=lambda kv: (-kv[1][0], _key(kv[0])))
+def _rows(name: str, groups: dict[Any, Group]) -> list[Any]:
+    """Token groups as rows, most steps first, then by key; absent (UNSET) and null
+    are one group, null. A row is a Struct the collector does not track: a file can
+    hold as many groups as steps (an assistant a step)."""
+    merged: dict[Any, Group] = {}
+    for key, group in groups.items():
+        if key is UNSET:
+            key = None
+        if key in merged:
+            merged[key] = [a + b for a, b in zip(merged[key], group, strict=True)]
+        else:
+            merged[key] = group
+    row = _ROW[name]
+    # Two passes of a stable sort, by key then by steps: a key function of tuples
+    # took 20 times as long on a group a step.
+    keys = sorted((k for k in merged if k is not None), key=_text)
+    if None in merged:
+        keys.append(None)
+    keys.sort(key=lambda k: -merged[k][0])
+    return [row(key, *merged[key]) for key in keys]
 
 
-def _tokens(group: list[int]) -> dict[str, int]:
+def _text(key: Any) -> str:
+    return key if type(key) is str else str(key)
+
+
+def _tokens(group: Group) -> dict[str, int]:
     return dict(zip(TOKEN_KEYS, group, strict=True))
 
 

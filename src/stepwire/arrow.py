@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -299,6 +300,7 @@ def _write_batches(
 ) -> dict[str, Path]:
     """``write_parquet``'s two files, of batches (``_record_batches``')."""
     out = Path(directory)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     final = {name: out / f"{name}.parquet" for name in TABLES}
     temporary = {name: _temporary(out, name) for name in TABLES}
@@ -336,6 +338,9 @@ def _write_batches(
             writer.close()
         for path in temporary.values():
             path.unlink(missing_ok=True)
+        if created:  # a failed run leaves no trace: not even the directory it made
+            with contextlib.suppress(OSError):
+                out.rmdir()
         raise
     finally:
         pool.shutdown()
@@ -346,6 +351,10 @@ def _temporary(directory: Path, name: str) -> Path:
     """A new, unique file in ``directory`` for ``name``'s table while it is written."""
     fd, path = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".parquet.tmp")
     os.close(fd)
+    # mkstemp's mode is 0600; the final file gets the mode open() would give it.
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
     return Path(path)
 
 
