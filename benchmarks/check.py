@@ -324,6 +324,22 @@ def _parquet(steps: int | None = None) -> dict[str, Timed]:
     return timed
 
 
+def _cli_stats(steps: int | None = None) -> dict[str, Timed]:
+    """``stepwire stats`` against ``iter_lines`` on one file (``benchmarks/cli.py``).
+
+    The file (``cli.write_file``: 50,017 generated steps, 66.5 MB)
+    is written once per run into a temporary directory, removed when the
+    process exits. A call reads the whole file; a unit is a step.
+    """
+    from benchmarks import cli
+
+    where = Path(tempfile.mkdtemp(prefix="stepwire-bench-cli-"))
+    atexit.register(shutil.rmtree, where, ignore_errors=True)
+    source = where / "steps.ndjson"
+    lines = cli.write_file(source, steps or cli.CLI_STEPS)
+    return {name: Timed(run, lines) for name, run in cli.contenders(source, lines).items()}
+
+
 SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
     "page-100": _page,
     "page-100-openai-types": lambda: _page(openai_types=True),
@@ -332,6 +348,7 @@ SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
     "stream-100000": lambda: _stream(100_000),
     "frame-long-line": _long_line,
     "parquet": _parquet,
+    "cli-stats": _cli_stats,
 }
 
 # Scenarios whose calls are slow (a second or more per round when a build regresses):
@@ -339,7 +356,8 @@ SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
 # lengthen the whole check. A floor should not pair one with another scenario.
 # parquet: a call is a whole 99.8 MB file (stepwire about 1.5 s, DuckDB 1.3 s): 5 rounds,
 # about 15 s when its floor holds at once (and about 15 s to write the file first).
-MAX_ROUNDS: dict[str, int] = {"frame-long-line": 5, "parquet": 5}
+# cli-stats: a call is a whole 66.5 MB file (about 0.6 s to 1 s a contender): 5 rounds.
+MAX_ROUNDS: dict[str, int] = {"frame-long-line": 5, "parquet": 5, "cli-stats": 5}
 
 
 def contenders(names: Iterable[str]) -> dict[str, Timed]:

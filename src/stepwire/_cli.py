@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -272,6 +272,8 @@ def _opened(
                 yield found, head, file
         except ModuleNotFoundError as exc:  # zstd content without a zstd library
             raise _FailureError(f"{_shown(name)}: {exc}") from None
+        except BrokenPipeError:  # stdout's, written in the block: not the input's
+            raise
         except (OSError, EOFError) as exc:  # gzip or zstd content that is not
             raise _FailureError(f"{_shown(name)}: not readable ({_one_line(exc)})") from None
 
@@ -308,16 +310,19 @@ def _bad_record(name: str, exc: StepwireError) -> _FailureError:
     return _FailureError(f"{_where(name, getattr(exc, 'line', None))}: {_described(exc)}")
 
 
-def _records(
+@contextmanager
+def _reading(
     inputs: Inputs,
     name: str,
     args: argparse.Namespace,
     skip: bool,
     kinds: list[str] | None = None,
     whole: bool = False,
-) -> Iterator[tuple[Any, Any, Any]]:
-    """Every record of one input (bad ones skipped, or a one-line failure); its kind
-    appended to ``kinds``, if given, before the first. ``whole``: as ``Reader``'s."""
+) -> Iterator[Iterable[tuple[Any, Any, Any]]]:
+    """The records of one input, to iterate inside the block (bad ones skipped, or a
+    one-line failure); its kind appended to ``kinds``, if given. ``whole``: as
+    ``Reader``'s. A context, not a generator: the records are iterated straight, with
+    no generator of ours between them and the loop (stats' speed)."""
     reader = Reader(bool(getattr(args, "strict", False)), whole)
     with _opened(inputs, name, args) as (kind, head, file):
         if kinds is not None:
@@ -328,14 +333,14 @@ def _records(
             try:
                 records = reader.document(body)
             except DecodeError as exc:
-                if skip:
-                    return
-                at = None if exc.offset is None else body.count(b"\n", 0, exc.offset) + 1
-                raise _FailureError(f"{_where(name, at)}: {_described(exc)}") from exc
-            yield from records
+                if not skip:
+                    at = None if exc.offset is None else body.count(b"\n", 0, exc.offset) + 1
+                    raise _FailureError(f"{_where(name, at)}: {_described(exc)}") from exc
+                records = []
+            yield records
             return
         try:
-            yield from records_in(kind, head, file, reader, handler, MAX_LINE_BYTES)
+            yield records_in(kind, head, file, reader, handler, MAX_LINE_BYTES)
         except StepwireError as exc:
             raise _bad_record(name, exc) from exc
 
@@ -575,8 +580,9 @@ def _stats(args: argparse.Namespace) -> int:
         require_rich()
     with _inputs(args, lambda: stats.steps) as inputs:
         for name in args.files:
-            for header, details, _ in _records(inputs, name, args, skip, whole=True):
-                add(header, details)
+            with _reading(inputs, name, args, skip, whole=True) as records:
+                for header, details, _ in records:
+                    add(header, details)
         inputs.close()
     figures = stats.as_json()
     if args.json:
@@ -690,25 +696,26 @@ def _convert(args: argparse.Namespace) -> int:
         size = 0
         kinds: list[str] = []
         for name in args.files:
-            for header, details, raw in _records(inputs, name, args, skip, kinds):
-                counted[0] += 1
-                if raw is not None and target == "ndjson" and kinds[-1] == DOCUMENT:
-                    # Details as sent, but over several lines (a pretty-printed page):
-                    # written again, losslessly, on one.
-                    header = msgspec.structs.replace(
-                        header, step_details=msgspec.Raw(encode(details))
-                    )
-                body = encode(header)
-                if target == "json":
-                    body = body if first else b",\n" + body
-                    first = False
-                else:
-                    body += b"\n"
-                buffer.append(body)
-                size += len(body)
-                if size >= _WRITE_BATCH:
-                    out.write(b"".join(buffer))
-                    buffer, size = [], 0
+            with _reading(inputs, name, args, skip, kinds) as records:
+                for header, details, raw in records:
+                    counted[0] += 1
+                    if raw is not None and target == "ndjson" and kinds[-1] == DOCUMENT:
+                        # Details as sent, but over several lines (a pretty-printed
+                        # page): written again, losslessly, on one.
+                        header = msgspec.structs.replace(
+                            header, step_details=msgspec.Raw(encode(details))
+                        )
+                    body = encode(header)
+                    if target == "json":
+                        body = body if first else b",\n" + body
+                        first = False
+                    else:
+                        body += b"\n"
+                    buffer.append(body)
+                    size += len(body)
+                    if size >= _WRITE_BATCH:
+                        out.write(b"".join(buffer))
+                        buffer, size = [], 0
         out.write(b"".join(buffer))
         if target == "json":
             out.write(b"]\n")
@@ -730,9 +737,10 @@ def _convert_parquet(args: argparse.Namespace, skip: bool, counted: list[int]) -
 
     def records() -> Iterator[Any]:
         for name in args.files:
-            for record in _records(inputs, name, args, skip):
-                counted[0] += 1
-                yield record
+            with _reading(inputs, name, args, skip) as records:
+                for record in records:
+                    counted[0] += 1
+                    yield record
 
     with _inputs(args, lambda: counted[0]) as inputs:
         paths = arrow._write_batches(arrow._record_batches(records(), arrow.BATCH_ROWS), out)

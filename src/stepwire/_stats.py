@@ -30,7 +30,7 @@ import msgspec
 from msgspec import UNSET
 
 from ._model import ToolCallsStepDetails
-from ._rows import calls_of, tokens
+from ._rows import calls_of
 
 __all__ = ["QUANTILES", "TOKEN_KEYS", "Stats"]
 
@@ -89,57 +89,74 @@ class Stats:
         "_steps",
         "_tags",
         "_tool_types",
-        "_total",
     )
 
     def __init__(self) -> None:
         # Keys as the objects hold them (UNSET included): made JSON in as_json.
-        self._steps: dict[tuple[Any, Any], int] = {}
+        self._steps: dict[Any, dict[Any, int]] = {}  # type, then status
         self._calls: dict[Any, int] = {}
         self._failures: dict[Any, int] = {}
         self._tool_types: dict[Any, Group] = {}
         self._assistants: dict[Any, Group] = {}
-        self._total = _new_group()
         self._durations = array("q")
         self._tags: dict[type, Any] = {}
 
     @property
     def steps(self) -> int:
         """The steps added so far."""
-        return self._total[0]
+        return sum(group[0] for group in self._assistants.values())
 
     def add(self, header: Any, details: Any) -> None:
         """Add one step: its header (a ``RunStep`` or ``RunStepSummary``) and details."""
         # Written out, not looped: this is the command's whole cost past the decode
         # (lists, whose item updates the interpreter specialises; arrays' it does not).
-        key = (header.type, header.status)
-        steps = self._steps
-        steps[key] = steps.get(key, 0) + 1
+        # Two levels, type then status: no tuple to build and hash a step.
+        statuses = self._steps.get(header.type)
+        if statuses is None:
+            statuses = self._steps[header.type] = {}
+        status = header.status
+        statuses[status] = statuses.get(status, 0) + 1
         usage = header.usage
-        total = self._total
+        # Every step is in one assistant's group: the total is their sum (as_json).
         assistant = self._assistants.get(header.assistant_id)
         if assistant is None:
             assistant = self._assistants[header.assistant_id] = [0, 0, 0, 0, 0, 0, 0]
         row: tuple[int, int, int, int, int] | None = None
         if usage is None or usage is UNSET:
-            total[0] += 1
             assistant[0] += 1
         else:
-            # Usage's three counts are required ints; the two details may be null or absent.
-            prompt, completion, tokens_, cached, reasoning = tokens(usage)
+            # Usage's three counts are required ints; the two details may be null or
+            # absent. _rows.tokens' rule, inline (a call a step is a tenth of add's cost).
+            cached = None
+            details_ = usage.prompt_token_details
+            if details_ is not UNSET and details_ is not None:
+                cached = details_.cached_tokens
             if type(cached) is not int:
+                details_ = usage.prompt_tokens_details
                 cached = 0
-            if type(reasoning) is not int:
-                reasoning = 0
+                if details_ is not UNSET and details_ is not None:
+                    cached = details_.cached_tokens
+                    if type(cached) is not int:
+                        cached = 0
+            reasoning = 0
+            details_ = usage.completion_tokens_details
+            if details_ is not UNSET and details_ is not None:
+                reasoning = details_.reasoning_tokens
+                if type(reasoning) is not int:
+                    reasoning = 0
+            prompt, completion, tokens_ = (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.total_tokens,
+            )
             row = (prompt, completion, tokens_, cached, reasoning)
-            for group in (total, assistant):
-                group[0] += 1
-                group[1] += 1
-                group[2] += prompt
-                group[3] += completion
-                group[4] += tokens_
-                group[5] += cached
-                group[6] += reasoning
+            assistant[0] += 1
+            assistant[1] += 1
+            assistant[2] += prompt
+            assistant[3] += completion
+            assistant[4] += tokens_
+            assistant[5] += cached
+            assistant[6] += reasoning
         calls = details.tool_calls if type(details) is ToolCallsStepDetails else calls_of(details)
         if calls:
             self._add_calls(calls, row)
@@ -187,9 +204,13 @@ class Stats:
 
         Groups are lists of objects, largest first, then by key (a key may be null).
         """
-        steps = _summed(self._steps)
+        steps = _summed({(t, s): n for t, by in self._steps.items() for s, n in by.items()})
+        total = _new_group()
+        for group in self._assistants.values():
+            for i, value in enumerate(group):
+                total[i] += value
         return {
-            "steps": self.steps,
+            "steps": total[0],
             "tool_calls": sum(self._calls.values()),
             "steps_by_type_status": [
                 {"type": t, "status": s, "steps": n} for (t, s), n in _ranked(steps.items())
@@ -197,7 +218,7 @@ class Stats:
             "tool_calls_by_type": [
                 {"type": k, "calls": n} for k, n in _ranked(_summed(self._calls).items())
             ],
-            "tokens": _tokens(self._total),
+            "tokens": _tokens(total),
             "tokens_by_tool_type": _rows("type", self._tool_types),
             "tokens_by_assistant": _rows("assistant_id", self._assistants),
             "failures_by_code": [
