@@ -325,8 +325,9 @@ def test_convert_draws_the_bar_while_it_runs(tmux: Tmux, big: Data, tmp_path: Pa
     assert _summary(big.steps, "out") in run.final.splitlines()
 
 
-def test_quiet_draws_nothing_in_a_terminal(tmux: Tmux, big: Data, tmp_path: Path) -> None:
-    run = tmux.run(_stepwire(["convert", "--quiet", str(big.path), "-o", "out"]), tmp_path)
+def test_quiet_draws_nothing_in_a_terminal(tmux: Tmux, small: Data, tmp_path: Path) -> None:
+    # The small input is enough: a bar, when drawn, is drawn as the command starts.
+    run = tmux.run(_stepwire(["convert", "--quiet", str(small.path), "-o", "out"]), tmp_path)
     assert run.status == 0, run.final
     _parquet_written(tmp_path / "out")
     for screen in [*run.screens, run.final]:
@@ -413,10 +414,10 @@ def test_input_of_unknown_size_in_a_terminal(
 
 
 @pytest.mark.parametrize("quiet", [False, True], ids=["default", "quiet"])
-def test_no_bar_when_stderr_is_a_file(big: Data, tmp_path: Path, quiet: bool) -> None:
+def test_no_bar_when_stderr_is_a_file(small: Data, tmp_path: Path, quiet: bool) -> None:
     err = tmp_path / "stderr"
     out = tmp_path / "out"
-    args = ["convert", str(big.path), "-o", str(out), *(["--quiet"] if quiet else [])]
+    args = ["convert", str(small.path), "-o", str(out), *(["--quiet"] if quiet else [])]
     env = _env() | {"TERM": "xterm-256color", "PYTHONPATH": PYTHONPATH}
     with err.open("wb") as stderr:
         done = subprocess.run(
@@ -435,7 +436,7 @@ def test_no_bar_when_stderr_is_a_file(big: Data, tmp_path: Path, quiet: bool) ->
     if quiet:
         assert text == ""
     else:  # the one summary line, and nothing of the bar
-        assert text == _summary(big.steps, str(out)) + "\n"
+        assert text == _summary(small.steps, str(out)) + "\n"
         assert "\x1b" not in text  # no escape sequence
         assert "records" not in text
         assert "\r" not in text

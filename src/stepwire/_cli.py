@@ -28,6 +28,7 @@ import msgspec
 from ._decode import decode_delta, decode_step
 from ._encode import encode
 from ._errors import DecodeError, StepwireError, StreamError
+from ._failures import FAILURES
 from ._inputs import STDIN, InputError, Inputs, require_rich
 from ._limits import MAX_LINE_BYTES
 from ._ndjson import block_lines, too_long
@@ -463,7 +464,7 @@ def _validate_document(
             items, prefix = _ARRAY.decode(body), "$"
         else:
             items, prefix = _ITEMS.decode(body).data, "$.data"
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except FAILURES:  # not a page or an array of objects: the whole decode says why
         items = []
     where = 0
     found = False
@@ -660,7 +661,7 @@ def _event_json(event: Any) -> bytes:
     try:
         msgspec.json.decode(body)
         value = body
-    except msgspec.DecodeError:  # an event whose data is not JSON: said as a string
+    except FAILURES:  # an event whose data is not JSON: said as a string
         value = msgspec.json.encode(body.decode("utf-8", "replace"))
     return b'{"event":%s,"id":%s,"data":%s}\n' % (
         msgspec.json.encode(event.event),

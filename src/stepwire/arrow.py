@@ -270,7 +270,7 @@ def write_parquet(
     source
         As for ``iter_batches``.
     directory : path
-        Created if missing.
+        Created if missing (and removed again if the write fails).
     batch_rows, strict, on_error, max_line_bytes
         As for ``iter_batches``; a batch is one Parquet row group.
     compression : str, default "snappy"
