@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ._stats import TOKEN_KEYS
+
 __all__ = ["print_stats"]
 
 # Short, so that the tables fit 80 columns; the caption says what they are.
@@ -16,15 +18,6 @@ _TOKEN_HEADERS = ("steps", "usage", "prompt", "compl.", "total", "cached", "reas
 _CAPTION = (
     "usage: steps with usage; tokens: prompt, completion (compl.), total, cached, "
     "reasoning (reason.)"
-)
-_TOKEN_KEYS = (
-    "steps",
-    "steps_with_usage",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "cached_tokens",
-    "reasoning_tokens",
 )
 
 
@@ -74,14 +67,14 @@ def print_stats(figures: dict[str, Any], files: Sequence[str]) -> None:
     table(
         "Tokens per tool type (a step counts once for each tool type it calls)",
         ("tool type", *_TOKEN_HEADERS),
-        [(r["type"], *(r[k] for k in _TOKEN_KEYS)) for r in figures["tokens_by_tool_type"]],
+        [(r["type"], *(r[k] for k in TOKEN_KEYS)) for r in figures["tokens_by_tool_type"]],
         _CAPTION,
     )
     table(
         "Tokens per assistant",
         ("assistant", *_TOKEN_HEADERS),
-        [(r["assistant_id"], *(r[k] for k in _TOKEN_KEYS)) for r in figures["tokens_by_assistant"]]
-        + [("all steps", *(figures["tokens"][k] for k in _TOKEN_KEYS))],
+        [(r["assistant_id"], *(r[k] for k in TOKEN_KEYS)) for r in figures["tokens_by_assistant"]]
+        + [("all steps", *(figures["tokens"][k] for k in TOKEN_KEYS))],
         _CAPTION,
     )
     table(
