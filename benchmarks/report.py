@@ -112,6 +112,13 @@ SCENARIOS: dict[str, tuple[str, str]] = {
         "`COPY (SELECT * FROM read_json_auto(f)) TO ... (FORMAT parquet)`, default threads "
         "and one thread, polars and pyarrow.",
     ),
+    "cli-stats-50017": (
+        "`stepwire stats` against iter_lines, 50,017 steps",
+        "A 66.5 MB NDJSON file of generated steps spread over 20 assistants "
+        "(`benchmarks/cli.py`), one whole file a call: `iter_lines` alone, the command "
+        "(`stats --json --quiet`, in the process) and the command with its progress bar "
+        "drawn on a terminal-like stderr.",
+    ),
 }
 MAIN_SCENARIOS = (
     "step-1",
