@@ -84,7 +84,7 @@ _TOP_EXAMPLES = """examples:
   stepwire convert steps.ndjson -o out/      steps.parquet and tool_calls.parquet
 
 Run 'stepwire COMMAND --help' for a command's options and examples. Exit status: 0 done
-(valid), 1 a bad input, 2 a usage error, 130 interrupted."""
+(valid), 1 a bad input, 2 a usage error, 130 interrupted, 141 stdout closed early."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -328,7 +328,7 @@ def _reading(
     with _opened(inputs, name, args) as (kind, head, file):
         if kinds is not None:
             kinds.append(kind)
-        handler = (lambda exc: None) if skip else None
+        handler = inputs.skip if skip else None
         if kind == DOCUMENT:  # read whole here, so that an error's line can be said
             body = (head + file.read()).removeprefix(_BOM)
             try:
@@ -337,6 +337,7 @@ def _reading(
                 if not skip:
                     at = None if exc.offset is None else body.count(b"\n", 0, exc.offset) + 1
                     raise _FailureError(f"{_where(name, at)}: {_described(exc)}") from exc
+                inputs.skip(exc)
                 records = []
             yield records
             return
@@ -352,12 +353,13 @@ def _reading(
 def _validate(args: argparse.Namespace) -> int:
     counted = [0, 0]  # records, bad records
     limit = args.max_errors
-    out = sys.stdout
 
     def report(name: str, line: int | None, exc: StepwireError) -> bool:
         """Print one bad record; whether to go on."""
         counted[1] += 1
-        out.write(f"{_where(name, line)}: {_described(exc)}\n")
+        # sys.stdout looked up each time: with the bar on the same terminal, rich puts
+        # its own stdout in place, which prints above the bar.
+        sys.stdout.write(f"{_where(name, line)}: {_described(exc)}\n")
         return limit is None or counted[1] < limit
 
     with _inputs(args, lambda: counted[0]) as inputs:
@@ -365,14 +367,14 @@ def _validate(args: argparse.Namespace) -> int:
             if not _validate_one(inputs, name, args, counted, report):
                 break
         inputs.close()
-    out.flush()
+    sys.stdout.flush()
     if not args.quiet:
         files = len(args.files)
         verdict = "valid" if not counted[1] else f"{counted[1]:,} bad"
         stopped = " (stopped at --max-errors)" if limit is not None and counted[1] >= limit else ""
         print(
-            f"stepwire validate: {counted[0]:,} records, {verdict}, in {files:,} "
-            f"file{'s' if files != 1 else ''}{stopped}",
+            f"stepwire validate: {_count(counted[0], 'record')}, {verdict}, in "
+            f"{_count(files, 'file')}{stopped}",
             file=sys.stderr,
         )
     return 1 if counted[1] else 0
@@ -586,9 +588,11 @@ def _stats(args: argparse.Namespace) -> int:
                     add(header, details)
         inputs.close()
     figures = stats.as_json()
+    if inputs.skipped and not args.quiet:
+        _said(args, f"{_count(inputs.skipped, 'bad record')} skipped")
     if args.json:
         body = msgspec.json.encode({"files": args.files, **figures})
-        sys.stdout.buffer.write(msgspec.json.format(body, indent=2) + b"\n")
+        _write_all(sys.stdout.buffer, msgspec.json.format(body, indent=2) + b"\n")
         sys.stdout.buffer.flush()
     else:
         from ._tables import print_stats
@@ -607,7 +611,7 @@ def _merge(args: argparse.Namespace) -> int:
     acc = Accumulator()
     counted = [0]
     skip = args.on_error == "skip"
-    write = sys.stdout.buffer.write
+    stdout = sys.stdout.buffer
     out: list[bytes] = []
     size = 0
 
@@ -644,13 +648,13 @@ def _merge(args: argparse.Namespace) -> int:
                         out.append(line)
                         size += len(line)
                     if size >= _WRITE_BATCH:
-                        write(b"".join(out))
+                        _write_all(stdout, b"".join(out))
                         out, size = [], 0
         inputs.close()
     if args.events:
-        write(b"".join(out))
+        _write_all(stdout, b"".join(out))
     else:
-        write(b"".join(encode(step) + b"\n" for step in acc.steps.values()))
+        _write_all(stdout, b"".join(encode(step) + b"\n" for step in acc.steps.values()))
     sys.stdout.buffer.flush()
     return 0
 
@@ -674,11 +678,23 @@ def _event_json(event: Any) -> bytes:
 
 
 def _target(args: argparse.Namespace) -> str:
+    """The output format: ``--to``, else OUT's suffix, else Parquet for a directory (one
+    that exists, a name ending in ``/``, or a name without a suffix)."""
     if args.to is not None:
         return str(args.to)
     if args.output == "-":
         return "ndjson"
-    return _SUFFIXES.get(Path(args.output).suffix.lower(), "parquet")
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    if not suffix or out.is_dir() or args.output.endswith(("/", os.sep)):
+        return "parquet"
+    raise _FailureError(
+        f"{args.output}: cannot tell the format from the name: give --to, a name ending "
+        ".ndjson, .jsonl or .json, or a directory for Parquet",
+        2,
+    )
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -692,7 +708,7 @@ def _convert(args: argparse.Namespace) -> int:
     with _inputs(args, lambda: counted[0]) as inputs, _output(args.output) as out:
         first = True
         if target == "json":
-            out.write(b"[")
+            _write_all(out, b"[")
         buffer: list[bytes] = []
         size = 0
         kinds: list[str] = []
@@ -715,13 +731,13 @@ def _convert(args: argparse.Namespace) -> int:
                     buffer.append(body)
                     size += len(body)
                     if size >= _WRITE_BATCH:
-                        out.write(b"".join(buffer))
+                        _write_all(out, b"".join(buffer))
                         buffer, size = [], 0
-        out.write(b"".join(buffer))
+        _write_all(out, b"".join(buffer))
         if target == "json":
-            out.write(b"]\n")
+            _write_all(out, b"]\n")
         inputs.close()
-    _said(args, f"{counted[0]:,} steps to {args.output}")
+    _said(args, f"{_count(counted[0], 'step')} to {args.output}{_skipped(inputs)}")
     return 0
 
 
@@ -730,7 +746,7 @@ def _convert_parquet(args: argparse.Namespace, skip: bool, counted: list[int]) -
         from . import arrow
     except ModuleNotFoundError as exc:
         raise _FailureError(
-            f"Parquet needs pyarrow: pip install 'stepwire[arrow]' ({exc})"
+            f"Parquet needs pyarrow ({exc.name} is missing): pip install 'stepwire[arrow]'"
         ) from None
     out = Path(args.output)
     if out.exists() and not out.is_dir():
@@ -746,7 +762,11 @@ def _convert_parquet(args: argparse.Namespace, skip: bool, counted: list[int]) -
     with _inputs(args, lambda: counted[0]) as inputs:
         paths = arrow._write_batches(arrow._record_batches(records(), arrow.BATCH_ROWS), out)
         inputs.close()
-    _said(args, f"{counted[0]:,} steps to {paths['steps']} and {paths['tool_calls']}")
+    _said(
+        args,
+        f"{_count(counted[0], 'step')} to {paths['steps']} and {paths['tool_calls']}"
+        + _skipped(inputs),
+    )
     return 0
 
 
@@ -774,11 +794,30 @@ def _output(name: str) -> Iterator[IO[bytes]]:
         raise
 
 
+def _write_all(out: IO[bytes], data: bytes) -> None:
+    """Write all of ``data``: a pipe closed early can take a first part and return its
+    count (not raise); the next write then raises ``BrokenPipeError`` (exit 141)."""
+    view = memoryview(data)
+    while view:
+        n = out.write(view)
+        if not n:  # nothing taken, and no error: going round again would spin
+            raise BrokenPipeError("the output took no bytes")
+        view = view[n:]
+
+
 def _created_mode() -> int:
     """The mode ``open(path, "w")`` gives a new file: 0666 less the umask."""
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
+
+
+def _skipped(inputs: Inputs) -> str:
+    return f" ({_count(inputs.skipped, 'bad record')} skipped)" if inputs.skipped else ""
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _said(args: argparse.Namespace, text: str) -> None:

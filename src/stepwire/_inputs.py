@@ -48,6 +48,12 @@ def require_rich() -> None:
         ) from None
 
 
+def _has_rich() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("rich") is not None
+
+
 def _reason(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "not found"
@@ -120,12 +126,13 @@ class Inputs:
         self._progress: Any = None
         self._task: Any = None
         self._next_redraw = 0.0
+        #: Bad records skipped (``--on-error skip``), by ``skip``.
+        self.skipped = 0
         self._stack = ExitStack()
-        if progress:
+        if progress and _has_rich():  # without rich (stepwire[cli]), no bar: the rest works
             self._start()
 
     def _start(self) -> None:
-        require_rich()
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -162,12 +169,20 @@ class Inputs:
             # thread cost 6% to 9% of stats' throughput (it takes the GIL from the decode,
             # and the caches with it), one between two reads about 1%.
             auto_refresh=False,
+            # A command's stdout (validate's lines) printed above the bar when both are
+            # the same terminal; left alone when it is a file or a pipe.
+            redirect_stdout=sys.stdout.isatty(),
+            redirect_stderr=False,
         )
         self._stack.enter_context(self._progress)
         # One bar for every input: its total is known when every input is a file.
         sizes = [_path_size(name) for name in self.names]
         total = None if None in sizes else sum(s for s in sizes if s is not None)
         self._task = self._progress.add_task(self._label, total=total)
+
+    def skip(self, error: object) -> None:
+        """Count one bad record skipped (the ``on_error`` callable of the readers)."""
+        self.skipped += 1
 
     def _advance(self, n: int) -> None:
         """``n`` more bytes read: the bar's count, redrawn at most every ``_REDRAW`` s."""

@@ -6,6 +6,7 @@ that the JSON does not have.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +35,12 @@ def print_stats(figures: dict[str, Any], files: Sequence[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    class Out(Console):
+        def on_broken_pipe(self) -> None:  # stdout closed early (| head): exit 141
+            raise BrokenPipeError
+
+    # Piped or redirected, rich would cut every table to 80 columns: ids unreadable.
+    console = Out(width=None if sys.stdout.isatty() else 160)
 
     def table(
         title: str, headers: Sequence[str], rows: list[Sequence[Any]], caption: str | None = None
@@ -42,7 +48,13 @@ def print_stats(figures: dict[str, Any], files: Sequence[str]) -> None:
         t = Table(title=title, title_justify="left", title_style="bold", caption=caption)
         for i, header in enumerate(headers):
             left = i == 0 or header in ("type", "status")
-            t.add_column(header, justify="left" if left else "right", no_wrap=not left)
+            # Ids and types fold onto a second line rather than lose their ends.
+            t.add_column(
+                header,
+                justify="left" if left else "right",
+                no_wrap=not left,
+                overflow="fold" if left else "ellipsis",
+            )
         for row in rows:
             t.add_row(*(_text(v) for v in row))
         if not rows:
