@@ -1474,3 +1474,40 @@ def test_console_script_and_module_agree(real: Real, real_runs: dict[str, Run]) 
         module_run.out,
         module_run.err,
     )
+
+
+def test_stats_tables_to_a_closed_stdout_exit_141(generated: Generated) -> None:
+    """``stepwire stats FILE | head -1``: the tables (drawn by rich) end in 141 too, as
+    convert's NDJSON does, not in rich's own exit 1."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "stepwire", "stats", str(generated.steps_file)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # Every table at once in a pipe's buffer would leave nothing to write late:
+        # the reader closes before the first byte, so that a write must fail.
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdout.close()
+        status = proc.wait(timeout=TIMEOUT)
+        err = proc.stderr.read().decode()
+    assert status == 141, err
+    assert "Traceback" not in err
+
+
+def test_convert_refuses_a_name_that_says_no_format(tmp_path: Path, generated: Generated) -> None:
+    """``-o steps.ndjson.gz``: no format by that suffix (there is no compressed output),
+    so exit 2 and nothing made, rather than a Parquet directory of that name."""
+    out = tmp_path / "steps.ndjson.gz"
+    run = stepwire_cmd("convert", generated.steps_file, "-o", out)
+    assert run.status == 2, run.err
+    assert run.err.startswith(f"stepwire: {out}: cannot tell the format"), run.err
+    assert list(tmp_path.iterdir()) == []
+    # Named, it is what it says: a suffix-less name is a Parquet directory.
+    run = stepwire_cmd("convert", generated.steps_file, "-o", tmp_path / "tables", "-q")
+    assert run.status == 0, run.err
+    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == [
+        "steps.parquet",
+        "tool_calls.parquet",
+    ]
