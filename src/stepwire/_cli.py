@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,25 +25,33 @@ from typing import IO, Any
 import msgspec
 
 from ._decode import decode_delta, decode_step
+from ._dispatch import DELTA, FULL
 from ._encode import encode
 from ._errors import DecodeError, StepwireError, StreamError
 from ._failures import FAILURES
 from ._inputs import STDIN, InputError, Inputs, require_rich
 from ._limits import MAX_LINE_BYTES
 from ._ndjson import block_lines, too_long
-from ._sources import _BOM, DOCUMENT, NDJSON, PAGES, SSE, Reader, _Chain, opened, records_in
+from ._sources import (
+    _BOM,
+    _SSE_FIELDS,
+    DOCUMENT,
+    NDJSON,
+    PAGES,
+    SSE,
+    Reader,
+    _Chain,
+    opened,
+    records_in,
+)
 from ._stats import Stats
+from ._written import temporary_beside
 
 __all__ = ["FORMATS", "TARGETS", "main"]
 
 FORMATS = {"auto": None, "ndjson": NDJSON, "json": DOCUMENT, "sse": SSE}
 TARGETS = ("ndjson", "json", "parquet")
 _SUFFIXES = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json", ".parquet": "parquet"}
-_SSE_FIELDS = (b"event:", b"data:", b"id:", b"retry:", b":")
-_STEP_EVENTS = frozenset(
-    f"thread.run.step.{s}"
-    for s in ("created", "in_progress", "completed", "failed", "cancelled", "expired")
-)
 _WRITE_BATCH = 1 << 20
 _KINDS = {NDJSON: "NDJSON", PAGES: "NDJSON of pages", DOCUMENT: "a JSON document", SSE: "SSE"}
 
@@ -406,12 +413,10 @@ def _validate_one(
                     elif not _validate_document(name, line, reader, counted, report, lineno):
                         return False
                 return True
-            stop: list[bool] = []
 
             def bad(exc: StepwireError) -> None:
                 counted[0] += 1
-                if not stop and not report(name, getattr(exc, "line", None), exc):
-                    stop.append(True)
+                if not report(name, getattr(exc, "line", None), exc):
                     raise _StopError
 
             try:
@@ -507,9 +512,9 @@ def _validate_sse(
     def check(events: list[Any], at: int | None) -> bool:
         for event in events:
             counted[0] += 1
-            if strict and (event.event in _STEP_EVENTS or event.event == "thread.run.step.delta"):
+            if strict and (event.event in FULL or event.event == DELTA):
                 try:
-                    if event.event in _STEP_EVENTS:
+                    if event.event in FULL:
                         decode_step(event.raw, strict=True)
                     else:
                         decode_delta(event.raw, strict=True)
@@ -783,14 +788,13 @@ def _output(name: str) -> Iterator[IO[bytes]]:
     parent = target.parent
     if not parent.is_dir():
         raise _FailureError(f"{name}: its directory {parent} does not exist", 2)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=parent)
+    fd, temporary = temporary_beside(parent, f".{target.name}.", ".partial")
     try:
-        os.chmod(temporary, _created_mode())  # mkstemp's is 0600: as open() would make it
         with os.fdopen(fd, "wb") as file:
             yield file
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 
@@ -803,13 +807,6 @@ def _write_all(out: IO[bytes], data: bytes) -> None:
         if not n:  # nothing taken, and no error: going round again would spin
             raise BrokenPipeError("the output took no bytes")
         view = view[n:]
-
-
-def _created_mode() -> int:
-    """The mode ``open(path, "w")`` gives a new file: 0666 less the umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def _skipped(inputs: Inputs) -> str:

@@ -39,13 +39,11 @@ class InputError(Exception):
 
 def require_rich() -> None:
     """Fail with the extra to install when rich is missing."""
-    try:
-        import rich  # noqa: F401
-    except ImportError:
+    if not _has_rich():
         raise ModuleNotFoundError(
             "this needs rich, which stepwire's command line uses: pip install 'stepwire[cli]'",
             name="rich",
-        ) from None
+        )
 
 
 def _has_rich() -> bool:

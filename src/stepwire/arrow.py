@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +39,7 @@ from ._limits import MAX_LINE_BYTES, check_limit
 from ._model import RunStep
 from ._rows import Pairs
 from ._sources import OnAnyError, Record, records_of
+from ._written import temporary_beside
 
 __all__ = [
     "BATCH_ROWS",
@@ -349,13 +349,9 @@ def _write_batches(
 
 def _temporary(directory: Path, name: str) -> Path:
     """A new, unique file in ``directory`` for ``name``'s table while it is written."""
-    fd, path = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".parquet.tmp")
-    os.close(fd)
-    # mkstemp's mode is 0600; the final file gets the mode open() would give it.
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-    return Path(path)
+    fd, path = temporary_beside(directory, f".{name}.", ".parquet.tmp")
+    os.close(fd)  # pyarrow's writer opens it by name
+    return path
 
 
 def _write(writers: dict[str, pq.ParquetWriter], batches: dict[str, pa.RecordBatch]) -> None:
