@@ -42,7 +42,7 @@ import zstandard
 
 import stepgen
 import stepwire
-from helpers import real_files, sse_events
+from helpers import REAL, real_files, real_params, sse_events
 from stepgen.azure import azure_pages, azure_streams
 
 #: Every subprocess's bound, in seconds: far above what any takes, so that a hang fails.
@@ -456,7 +456,9 @@ def accumulated(body: bytes) -> list[dict[str, Any]]:
 def real() -> Real:
     files = real_files(".json") + real_files(".sse")
     if not files:
-        pytest.skip("real corpus not found (set STEPWIRE_FIXTURES)")
+        # The corpus lives beside the checkout, not in it (CI always has it): the same
+        # visible skip as helpers.real_params gives where it is absent.
+        pytest.skip(f"real corpus not found at {REAL} (set STEPWIRE_FIXTURES)")
     bodies: list[dict[str, Any]] = []
     for path in files:
         body = path.read_bytes()
@@ -1147,11 +1149,16 @@ def generated_runs(generated: Generated, generated_root: Path) -> dict[str, Run]
 
 
 def capture_params(names: Sequence[str] = ()) -> list[Any]:
-    """The real captures (those whose name holds one of ``names``, if given)."""
-    files = [f for f in real_files(".sse") if not names or any(n in f.name for n in names)]
-    if not files:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="real corpus absent"))]
-    return [pytest.param(f, id=f.name) for f in files]
+    """The real captures (those whose name holds one of ``names``, if given), by
+    ``helpers.real_params``: its one visible skip where the corpus is absent. A name
+    that matches no capture of a corpus that is there is an error, not fewer cases."""
+    files = real_files(".sse")
+    if not names or not files:
+        return real_params(".sse")
+    missing = [n for n in names if not any(n in f.name for f in files)]
+    if missing:
+        raise LookupError(f"no real capture is named like {missing} in {REAL}")
+    return [pytest.param(f, id=f.name) for f in files if any(n in f.name for n in names)]
 
 
 @pytest.mark.parametrize("capture", capture_params())
