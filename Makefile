@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 SOURCES := $(shell find src -name '*.py' -o -name '*.pyx' -o -name '*.pxd') pyproject.toml setup.py
 
 .PHONY: all install install-spark demo test typecheck lint bench bench-check bench-rss bench-rss-parquet clean fuzz \
-	fuzz-corpus asan warnings \
+	fuzz-corpus asan warnings docs \
 	tools sdist wheel dist dist-check ci
 
 all: test
@@ -64,6 +64,21 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check $(LINTED)
 	$(PY) -m ruff format --check $(LINTED)
 	$(PY) -m mypy
+
+# The documentation site (mkdocs.yml: docs/, and the API reference from the docstrings) in
+# build/site, warnings as errors (about 5 s). What the docs extra adds (mkdocs, pinned) goes
+# into .venv, read from pyproject.toml as for install-spark. The reference is read from src/
+# statically, not imported: stepwire is neither needed nor rebuilt (an edited docstring
+# rebuilds the site only); tomli, before Python 3.11, for .ci/extra_requirements.py.
+# NO_MKDOCS_2_WARNING: without Material's banner about its successor.
+$(VENV)/.installed-docs: $(VENV)/bin/python pyproject.toml
+	$(PY) -m pip install --quiet --disable-pip-version-check "tomli>=2.0,<3; python_version < '3.11'"
+	$(PY) .ci/extra_requirements.py docs > $(VENV)/docs-requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/docs-requirements.txt
+	@touch $@
+
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 # The full run: raw results (pytest-benchmark JSON), then tables and charts from them.
 bench: $(VENV)/.installed

@@ -21,6 +21,8 @@ its output goes to build/ci/<leg>.log. The legs (docs/ci.md says more):
 - msgspec-releases: the decode-error tests against every msgspec release in range.
 - spark: ``make test-spark`` in .venv; bench-spark: ``make bench-spark`` (the floor's two
   jobs), alone (it times Spark jobs).
+- docs: ``make docs`` in .venv: the documentation site, ``mkdocs build --strict`` (what
+  the docs extra adds, pinned, installed by the target).
 - bench-check: ``make bench-check``, last and alone (it measures speed ratios).
 
 make-test runs the suite at full depth; the legs that run it elsewhere (py3.12, py3.13,
@@ -494,6 +496,7 @@ LEGS = [
     Leg("dist-check", dist_check, ("dist",), about="make dist-check, deps.py check-lowest"),
     Leg("lint", make_target("lint"), ("venv",), about="make lint"),
     Leg("warnings", make_target("warnings"), ("venv",), about="make warnings"),
+    Leg("docs", make_target("docs"), ("venv",), about="make docs: the site, mkdocs --strict"),
     Leg(
         "bench-spark",
         bench_spark,

@@ -340,6 +340,42 @@ def _cli_stats(steps: int | None = None) -> dict[str, Timed]:
     return {name: Timed(run, lines) for name, run in cli.contenders(source, lines).items()}
 
 
+def _server() -> Any:
+    """The replay server of the http scenarios, started once, stopped at exit."""
+    from benchmarks import responses
+
+    global _SERVER
+    if _SERVER is None:
+        _SERVER = responses.Server()
+        atexit.register(_SERVER.close)
+    return _SERVER
+
+
+_SERVER: Any = None
+
+
+def _http_events() -> dict[str, Timed]:
+    """A generated stream of 1,000 small events over httpx (``benchmarks/responses.py``).
+
+    A call is one request to the replay server (another process); a unit is an event.
+    """
+    from benchmarks import responses
+
+    runs, events = responses.http_contenders(_server())
+    return {name: Timed(run, events) for name, run in runs.items()}
+
+
+def _openai_stream() -> dict[str, Timed]:
+    """A recorded stream through openai-python's client (``benchmarks/responses.py``).
+
+    A call is one ``runs.create``; a unit is the stream.
+    """
+    from benchmarks import responses
+
+    runs = responses.openai_contenders(_server())
+    return {name: Timed(run, 1) for name, run in runs.items()}
+
+
 SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
     "page-100": _page,
     "page-100-openai-types": lambda: _page(openai_types=True),
@@ -349,6 +385,8 @@ SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
     "frame-long-line": _long_line,
     "parquet": _parquet,
     "cli-stats": _cli_stats,
+    "http-events": _http_events,
+    "openai-stream": _openai_stream,
 }
 
 # Scenarios whose calls are slow (a second or more per round when a build regresses):
@@ -358,6 +396,11 @@ SCENARIOS: dict[str, Callable[[], dict[str, Timed]]] = {
 # about 15 s when its floor holds at once (and about 15 s to write the file first).
 # cli-stats: a call is a whole 66.5 MB file (about 0.6 s to 1 s a contender): 5 rounds.
 MAX_ROUNDS: dict[str, int] = {"frame-long-line": 5, "parquet": 5, "cli-stats": 5}
+
+# Scenarios that read from a server in another process (benchmarks/responses.py): timed
+# on their own, in this process's CPU time (time.process_time), not wall time, which
+# would include the server's work and the wait for it.
+CPU_TIMED = frozenset({"http-events", "openai-stream"})
 
 
 def contenders(names: Iterable[str]) -> dict[str, Timed]:
@@ -450,6 +493,8 @@ def _interleaved(rounds: int) -> Measure:
     in its own interleaved rounds (two capped scenarios never share rounds,
     even with the same cap).
     """
+    import time
+
     from benchmarks.timing import interleaved
 
     def measure(calls: Mapping[str, Callable[[], Any]]) -> Mapping[str, float]:
@@ -457,10 +502,12 @@ def _interleaved(rounds: int) -> Measure:
         for key, call in calls.items():
             scenario = key.split("/")[0]
             cap = min(rounds, MAX_ROUNDS.get(scenario, rounds))
-            groups.setdefault((cap, scenario if cap < rounds else ""), {})[key] = call
+            alone = cap < rounds or scenario in CPU_TIMED
+            groups.setdefault((cap, scenario if alone else ""), {})[key] = call
         seconds: dict[str, float] = {}
-        for (n, _), group in groups.items():
-            seconds.update(interleaved(group, rounds=n, target=0.02, gc_enabled=True))
+        for (n, scenario), group in groups.items():
+            clock = time.process_time if scenario in CPU_TIMED else time.perf_counter
+            seconds.update(interleaved(group, rounds=n, target=0.02, gc_enabled=True, clock=clock))
         return seconds
 
     return measure

@@ -13,16 +13,18 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+Clock = Callable[[], float]
 
-def calibrate(fn: Callable[[], Any], target: float = 0.02) -> int:
-    """How many calls of ``fn`` take about ``target`` seconds."""
+
+def calibrate(fn: Callable[[], Any], target: float = 0.02, clock: Clock = time.perf_counter) -> int:
+    """How many calls of ``fn`` take about ``target`` seconds (of ``clock``)."""
     number = 1
     while True:
-        start = time.perf_counter()
+        start = clock()
         for _ in range(number):
             fn()
-        if time.perf_counter() - start >= target / 4:
-            return max(1, int(number * target / max(time.perf_counter() - start, 1e-9)))
+        if clock() - start >= target / 4:
+            return max(1, int(number * target / max(clock() - start, 1e-9)))
         number *= 4
 
 
@@ -31,14 +33,17 @@ def interleaved(
     rounds: int = 15,
     target: float = 0.02,
     gc_enabled: bool = True,
+    clock: Clock = time.perf_counter,
 ) -> dict[str, float]:
     """Median seconds per call of each callable, measured in interleaved rounds.
 
     Every round times each contender once, in turn, so slow drifts of the
     machine hit all of them alike. ``gc_enabled`` sets the collector for the
     timed loops (a service runs with it on, so the headline figures do too).
+    ``clock`` is wall time by default; ``time.process_time`` counts this
+    process's CPU only, for calls that wait on another process (a server).
     """
-    numbers = {name: calibrate(fn, target) for name, fn in calls.items()}
+    numbers = {name: calibrate(fn, target, clock) for name, fn in calls.items()}
     samples: dict[str, list[float]] = {name: [] for name in calls}
     was_enabled = gc.isenabled()
     # What exists now (imported libraries, the scenarios' inputs) is set aside from the
@@ -58,10 +63,10 @@ def interleaved(
                     gc.enable()
                 else:
                     gc.disable()
-                start = time.perf_counter()
+                start = clock()
                 for _ in range(number):
                     fn()
-                samples[name].append((time.perf_counter() - start) / number)
+                samples[name].append((clock() - start) / number)
     finally:
         if not frozen_before:
             gc.unfreeze()

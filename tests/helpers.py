@@ -186,3 +186,11 @@ def accumulator_state(acc: Any) -> dict[str, Any]:
         "last_event_id": acc.last_event_id,
         "retry": acc.retry,
     }
+
+
+def assistants_deprecated() -> Any:
+    """openai-python's Assistants methods are ``@deprecated``: each call warns, here expected.
+
+    By category only: the message is openai-python's, not ours to match on (PT030).
+    """
+    return pytest.warns(DeprecationWarning)  # noqa: PT030

@@ -16,7 +16,7 @@ from msgspec import UNSET, UnsetType
 from ._accumulate import Accumulator, StreamEvent, aiter_events, iter_events
 from ._decode import Buffer, Decoder, decode_delta, decode_page, decode_step
 from ._encode import encode
-from ._errors import DecodeError, StepwireError, StreamError
+from ._errors import ConversionError, DecodeError, ResponseError, StepwireError, StreamError
 from ._limits import (
     MAX_DEPTH,
     MAX_EVENT_BYTES,
@@ -125,6 +125,8 @@ from ._model import (
     WaitAction,
 )
 from ._ndjson import decode_lines, iter_lines
+from ._openai import from_openai, to_openai
+from ._pages import iter_steps
 from ._stream import IMPLEMENTATION
 from ._summary import RunStepSummary, RunStepSummaryPage
 from ._unknown import (
@@ -194,6 +196,7 @@ __all__ = [
     "ConnectedAgent",
     "ConnectedAgentToolCall",
     "ConnectedAgentToolCallDelta",
+    "ConversionError",
     "CoordinatePoint",
     "DecodeError",
     "Decoder",
@@ -234,6 +237,7 @@ __all__ = [
     "OpenAPIToolCall",
     "OpenAPIToolCallDelta",
     "PromptTokenDetails",
+    "ResponseError",
     "RunStep",
     "RunStepDelta",
     "RunStepDeltaEvent",
@@ -276,8 +280,11 @@ __all__ = [
     "decode_page",
     "decode_step",
     "encode",
+    "from_openai",
     "iter_events",
     "iter_lines",
+    "iter_steps",
+    "to_openai",
 ]
 
 # Public names show as stepwire.X in reprs, tracebacks and pickles. Not the

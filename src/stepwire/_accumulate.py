@@ -8,7 +8,7 @@ applies (``_dispatch``), and what users read is documented here, once.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from functools import cache
 from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -16,11 +16,16 @@ from typing import TYPE_CHECKING, Any
 from . import _stream_py
 from ._errors import StreamError
 from ._limits import MAX_EVENT_BYTES, MAX_STEPS
+from ._responses import abody_of, achunks_of, aclose, body_of, ended_early
 from ._stream import IMPLEMENTATION, TWIN, Event, Framer
 
 __all__ = ["Accumulator", "StreamEvent", "aiter_events", "iter_events", "on_twin"]
 
 Chunk = bytes | bytearray | memoryview
+_LINE_ENDS = (b"\n", b"\r")
+# What iter_events reads: a response of any client (by shape, hence Any), chunks, or a body.
+Source = Any
+AsyncSource = Any
 
 
 class StreamEvent(Event):
@@ -228,15 +233,21 @@ def _own(cls: type[Any]) -> dict[str, Any]:
     return {k: v for k, v in vars(cls).items() if k not in skip}
 
 
-def iter_events(
-    chunks: Iterable[Chunk], accumulator: Accumulator | None = None
-) -> Iterator[StreamEvent]:
-    """Yield the events of an event stream given as byte chunks.
+def iter_events(source: Source, accumulator: Accumulator | None = None) -> Iterator[StreamEvent]:
+    """Yield the events of an event stream, from its bytes or its HTTP response.
 
     Parameters
     ----------
-    chunks : iterable of bytes-like
-        The body, in chunks split anywhere (``response.iter_bytes()``).
+    source : response, iterable of bytes-like, or bytes
+        The body: an HTTP response (httpx's or httpx2's ``Response``,
+        azure-core's ``HttpResponse``), an openai-python object holding one
+        (``Stream`` from ``stream=True``, the ``APIResponse`` of
+        ``with_streaming_response``, the ``LegacyAPIResponse`` of
+        ``with_raw_response``), chunks split anywhere
+        (``response.iter_bytes()``), or the whole body. A response is
+        recognised by its shape, not its class, and closed when iteration
+        ends: at ``done``, at the end of the body, on an exception, or when
+        the loop stops early (the generator is closed).
     accumulator : Accumulator, optional
         The accumulator to feed, to read its ``steps`` while or after
         iterating; a new one by default.
@@ -249,36 +260,66 @@ def iter_events(
 
     Raises
     ------
+    ResponseError
+        If the response's status is 400 or more, before any event: its
+        ``status``, and the server's error body as an ``ApiError``.
     StreamError
         If an event cannot be decoded or applied; the events before it are
         yielded first.
+    TypeError
+        If ``source`` is none of the above.
+
+    Notes
+    -----
+    An exception from the source itself (a read timeout, a connection the
+    server dropped inside a chunked body) propagates as the client library
+    raised it. A response body that stops inside a line, without ``done``
+    (a connection closed early where no length or chunking tells), raises
+    ``StreamError`` ("the stream ended early"). Either way the events
+    completed before have been yielded and applied, the accumulator keeps
+    the partial snapshots, and the bytes of the unfinished event stay
+    buffered, undispatched (``accumulator.close()`` would dispatch them).
 
     Examples
     --------
-    >>> acc = stepwire.Accumulator()
-    >>> for event in stepwire.iter_events(response.iter_bytes(), acc):
-    ...     if event.event == "thread.run.step.completed":
-    ...         print(acc.steps[event.data.id].usage)
+    >>> with httpx.stream("POST", url, json=body) as response:
+    ...     for event in stepwire.iter_events(response, acc):
+    ...         if event.event == "thread.run.step.completed":
+    ...             print(acc.steps[event.data.id].usage)
     """
     acc = Accumulator() if accumulator is None else accumulator
-    for chunk in chunks:
-        yield from _events(acc.feed, chunk)
-        if acc.done:
-            return
-    yield from _events(acc.close)
+    body = body_of(source)
+    last, received = b"\n", 0
+    try:
+        for chunk in body.chunks:
+            yield from _events(acc.feed, chunk)
+            if acc.done:
+                return
+            if chunk:
+                last, received = chunk, received + len(chunk)
+        if body.response and last[-1:] not in _LINE_ENDS:
+            raise ended_early(received)
+        yield from _events(acc.close)
+    finally:
+        if body.close is not None:
+            body.close()
 
 
 async def aiter_events(
-    chunks: AsyncIterable[Chunk], accumulator: Accumulator | None = None
+    source: AsyncSource, accumulator: Accumulator | None = None
 ) -> AsyncIterator[StreamEvent]:
-    """Yield the events of an event stream given as async byte chunks.
+    """Yield the events of an event stream, from async (or sync) bytes or a response.
 
-    The ``async`` twin of :func:`iter_events` (``response.aiter_bytes()``).
+    The ``async`` twin of ``iter_events``: an async response
+    (``httpx.AsyncClient``'s, openai-python's ``AsyncStream`` and async
+    ``APIResponse``, azure-core's ``AsyncHttpResponse``), an async iterable
+    of chunks (``response.aiter_bytes()``), or anything ``iter_events``
+    takes.
 
     Parameters
     ----------
-    chunks : async iterable of bytes-like
-        The body, in chunks split anywhere.
+    source : async response, async iterable of bytes-like, or as iter_events
+        The body.
     accumulator : Accumulator, optional
         The accumulator to feed; a new one by default.
 
@@ -289,18 +330,37 @@ async def aiter_events(
 
     Raises
     ------
+    ResponseError
+        If the response's status is 400 or more, before any event.
     StreamError
         If an event cannot be decoded or applied; the events before it are
         yielded first.
+    TypeError
+        If ``source`` is none of the above.
+
+    Notes
+    -----
+    The response is closed when iteration ends. An async generator left
+    early is closed only when the event loop finalizes it; to close the
+    response at once, wrap the call in ``contextlib.aclosing``.
     """
     acc = Accumulator() if accumulator is None else accumulator
-    async for chunk in chunks:
-        for event in _events(acc.feed, chunk):
+    body = await abody_of(source)
+    last, received = b"\n", 0
+    try:
+        async for chunk in achunks_of(body):
+            for event in _events(acc.feed, chunk):
+                yield event
+            if acc.done:
+                return
+            if chunk:
+                last, received = chunk, received + len(chunk)
+        if body.response and last[-1:] not in _LINE_ENDS:
+            raise ended_early(received)
+        for event in _events(acc.close):
             yield event
-        if acc.done:
-            return
-    for event in _events(acc.close):
-        yield event
+    finally:
+        await aclose(body)
 
 
 def _events(step: Callable[..., list[StreamEvent]], *args: Chunk) -> Iterator[StreamEvent]:

@@ -5,7 +5,9 @@
     ValueError
      └── StepwireError        anything stepwire refuses
           ├── DecodeError     a body that is not a valid run-step object
-          └── StreamError     an event stream stepwire cannot frame or apply
+          ├── StreamError     an event stream stepwire cannot frame or apply
+          ├── ResponseError   an HTTP response whose status says it failed
+          └── ConversionError an object another library's types cannot hold
 
 The message is built from the fields, never the other way round: read the
 fields (``path``, ``offset``, ``line``, ``event``), not the text.
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._accumulate import StreamEvent
 
-__all__ = ["DecodeError", "StepwireError", "StreamError"]
+__all__ = ["ConversionError", "DecodeError", "ResponseError", "StepwireError", "StreamError"]
 
 
 class StepwireError(ValueError):
@@ -162,3 +164,60 @@ class StreamError(StepwireError):
 
     def _fields(self) -> dict[str, Any]:
         return {**super()._fields(), "event": self.event, "events": self.events}
+
+
+class ResponseError(StepwireError):
+    """An HTTP response with an error status, in place of the body asked for.
+
+    Raised before any event or page is read from it: the body is the
+    server's error (``{"error": {...}}``), decoded into ``error`` where it
+    is one.
+
+    Attributes
+    ----------
+    reason : str
+        ``HTTP 429`` and, where the body says one, the server's message.
+    status : int
+        The response's status code.
+    error : ApiError or None
+        The body's ``error`` object; ``None`` when the body is not one.
+    body : bytes
+        The body as sent (at most the first 64 KiB).
+    """
+
+    status: int
+    error: Any
+    body: bytes
+
+    def __init__(self, reason: str, *, status: int, error: Any = None, body: bytes = b"") -> None:
+        self.status = status
+        self.error = error
+        self.body = body
+        super().__init__(reason)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"status": self.status, "error": self.error, "body": self.body}
+
+
+class ConversionError(StepwireError):
+    """An object the other library has no type for (``stepwire.to_openai``).
+
+    Attributes
+    ----------
+    reason : str
+        What has no counterpart: ``openai-python has no type for tool call
+        type 'bing_grounding'``.
+    path : str or None
+        The JSON path of that object (``$.step_details.tool_calls[1]``).
+    kind : str or None
+        Its ``type`` tag, where it has one.
+    """
+
+    kind: str | None
+
+    def __init__(self, reason: str, *, path: str | None = None, kind: str | None = None) -> None:
+        self.kind = kind
+        super().__init__(reason, path=path)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"path": self.path, "kind": self.kind}

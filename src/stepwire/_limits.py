@@ -38,6 +38,8 @@ MAX_STEPS = 10_000
 #: length. A stream cannot grow a list past ``MAX_INDEX`` items, nor open
 #: calls far ahead of the ones it has.
 MAX_INDEX = 65_536
+#: How far past a list's current length a tool-call or output index may reach
+#: (see ``MAX_INDEX``).
 MAX_INDEX_GAP = 1024
 
 #: A longer ``retry:`` (over 31 million years, in milliseconds) is ignored:

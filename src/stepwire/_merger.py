@@ -15,7 +15,7 @@ __all__ = ["StepMerger", "apply_delta"]
 class StepMerger:
     """Merges delta events into one run-step snapshot, for callers that do their own framing.
 
-    The same merge as :class:`Accumulator` (docs/merge.md): tool calls merge
+    The same merge as ``Accumulator`` (docs/merge.md): tool calls merge
     by their ``index``, text fields are concatenated, null never erases a
     value, open maps and extra fields merge as the server builds them, and
     deltas merge whatever the snapshot's ``status``. Text fragments are joined
@@ -95,7 +95,7 @@ def apply_delta(
     """Merge delta events into a run-step snapshot, in place.
 
     ``StepMerger(snapshot).apply(delta)`` in one call, returning the joined
-    snapshot. For many deltas into one snapshot, keep a :class:`StepMerger`
+    snapshot. For many deltas into one snapshot, keep a ``StepMerger``
     (or pass the deltas together): one call per delta joins each growing
     string every time.
 

@@ -1,0 +1,195 @@
+"""Where a stream's bytes come from: chunks, or the response objects users hold.
+
+``iter_events`` and ``aiter_events`` take, besides an iterable of chunks, an
+HTTP response of any of the clients in the field, recognised by shape, not by
+class (openai-python 3.54 carries ``httpx2``, a fork: an ``isinstance`` check
+against ``httpx.Response`` would fail on it):
+
+* a response: ``status_code`` and ``iter_bytes()`` (httpx, httpx2, azure-core's
+  ``HttpResponse``) or ``aiter_bytes()`` (their async responses);
+* a wrapper holding one as ``http_response`` (openai-python's ``APIResponse``
+  from ``with_streaming_response``, ``LegacyAPIResponse`` from
+  ``with_raw_response``) or as ``response`` (openai-python's ``Stream`` and
+  ``AsyncStream``).
+
+The wrapper is what gets closed, when iteration ends for any reason: closing
+an openai ``Stream`` closes its response, and the connection goes back to the
+pool or is dropped, as that client decides.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from typing import Any, NamedTuple
+
+from ._dispatch import decode_api_error
+from ._errors import ResponseError, StreamError
+
+__all__ = [
+    "Body",
+    "abody_of",
+    "achunks_of",
+    "aclose",
+    "body_of",
+    "ended_early",
+    "error_for",
+    "raise_for_status",
+    "response_of",
+]
+
+# An error body is kept for the exception, not the whole of a misdirected download.
+_MAX_ERROR_BODY = 1 << 16
+_BYTES = (bytes, bytearray, memoryview)
+
+
+class Body(NamedTuple):
+    """The chunks of a source, and what to call once they are read (or abandoned)."""
+
+    chunks: Any  # Iterable or AsyncIterable of bytes-like
+    close: Callable[[], object] | None
+    # An HTTP response's body: one that ends mid-line was cut (see ended_early).
+    response: bool = False
+
+
+def ended_early(received: int) -> StreamError:
+    """The error of a response body that ended inside a line, without ``done``.
+
+    Every stream a server finishes ends with a line end (``data: [DONE]``, the
+    blank line after an event, or the line of an ``event: error`` it stopped
+    on); a body that stops inside a line was cut, by a connection closed early
+    where the framing (no length, no chunks) cannot tell. The cut event is
+    not dispatched: its bytes stay in the accumulator.
+    """
+    return StreamError(
+        f"the stream ended early: the body stopped inside a line, after {received} bytes, "
+        "without the stream's end (`done`); the events before the cut were delivered"
+    )
+
+
+def response_of(source: object) -> Any | None:
+    """The HTTP response ``source`` is or holds, or ``None``."""
+    if _is_response(source):
+        return source
+    for attribute in ("http_response", "response"):
+        inner = getattr(source, attribute, None)
+        if inner is not None and _is_response(inner):
+            return inner
+    return None
+
+
+def _is_response(obj: object) -> bool:
+    return isinstance(getattr(obj, "status_code", None), int) and (
+        callable(getattr(obj, "iter_bytes", None)) or callable(getattr(obj, "aiter_bytes", None))
+    )
+
+
+def _closer(source: object, response: object, *names: str) -> Callable[[], object] | None:
+    for owner in (source, response):
+        for name in names:
+            method = getattr(owner, name, None)
+            if callable(method):
+                return method  # type: ignore[no-any-return]
+    return None
+
+
+def raise_for_status(response: Any, body: Callable[[], bytes] | None = None) -> None:
+    """Raise ``ResponseError`` if ``response``'s status is 400 or more.
+
+    ``body`` reads the body (the sync path); the async path reads it first and
+    calls ``error_for`` itself.
+    """
+    if response.status_code >= 400:
+        raise error_for(response.status_code, body() if body is not None else _read(response))
+
+
+def error_for(status: int, body: bytes) -> ResponseError:
+    """The ``ResponseError`` of an error status and its body."""
+    kept = bytes(body[:_MAX_ERROR_BODY])
+    error = decode_api_error(kept)
+    reason = f"HTTP {status}"
+    if isinstance(error.message, str) and error.message:
+        reason = f"{reason}: {error.message}"
+    return ResponseError(reason, status=status, error=error, body=kept)
+
+
+def _read(response: Any) -> bytes:
+    data = response.read()
+    return bytes(data) if isinstance(data, _BYTES) else b""
+
+
+def _not_a_source(function: str, source: object) -> TypeError:
+    return TypeError(
+        f"{function}() takes bytes, an iterable of byte chunks, or an HTTP response "
+        "(httpx, openai-python, azure-core), not "
+        f"{type(source).__module__}.{type(source).__qualname__}"
+    )
+
+
+def body_of(source: object) -> Body:
+    """The chunks of ``source`` for ``iter_events``; raises ``ResponseError`` on an error status."""
+    if isinstance(source, _BYTES):
+        return Body((source,), None)
+    if isinstance(source, str):
+        return Body((source.encode(),), None)
+    response = response_of(source)
+    if response is None:
+        if isinstance(source, Iterable):
+            return Body(source, None)
+        raise _not_a_source("iter_events", source)
+    close = _closer(source, response, "close")
+    try:
+        raise_for_status(response)
+        chunks = response.iter_bytes()
+    except BaseException:
+        if close is not None:
+            close()
+        raise
+    return Body(chunks, close, True)
+
+
+async def abody_of(source: object) -> Body:
+    """The chunks of ``source`` for ``aiter_events``, sync or async."""
+    if isinstance(source, _BYTES):
+        return Body((source,), None)
+    if isinstance(source, str):
+        return Body((source.encode(),), None)
+    response = response_of(source)
+    if response is None:
+        if isinstance(source, (AsyncIterable, Iterable)):
+            return Body(source, None)
+        raise _not_a_source("aiter_events", source)
+    close = _closer(source, response, "aclose", "close")
+    try:
+        if response.status_code >= 400:
+            read = getattr(response, "aread", None) or response.read
+            data = await _maybe(read())
+            raise error_for(response.status_code, bytes(data) if isinstance(data, _BYTES) else b"")
+        stream = getattr(response, "aiter_bytes", None)
+        # azure-core's AsyncHttpResponse: iter_bytes() is the async one
+        chunks = stream() if callable(stream) else response.iter_bytes()
+    except BaseException:
+        if close is not None:
+            await _maybe(close())
+        raise
+    return Body(chunks, close, True)
+
+
+async def _maybe(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def achunks_of(body: Body) -> AsyncIterator[Any]:
+    """The chunks of ``body``, whether it iterates sync or async."""
+    if isinstance(body.chunks, AsyncIterable):
+        async for chunk in body.chunks:
+            yield chunk
+    else:
+        for chunk in body.chunks:
+            yield chunk
+
+
+async def aclose(body: Body) -> None:
+    """Close ``body``'s source, awaiting the close where it is a coroutine."""
+    if body.close is not None:
+        await _maybe(body.close())
