@@ -56,7 +56,10 @@ __all__ = [
 ]
 
 EVENTS = 1_000
-OPENAI_FIXTURE = "openai__openai-dotnet__StreamingToolCall_create_thread_and_run"
+# A whole run's stream of 50 events: a function step completed with its output, then a
+# message step and its deltas (the per-stream ratios of every recorded stream:
+# docs/responses.md).
+OPENAI_FIXTURE = "openai__openai-dotnet__StreamingToolCall_submit_tool_outputs"
 ROOT = Path(__file__).resolve().parent.parent
 REAL = Path(os.environ.get("STEPWIRE_FIXTURES", ROOT.parent / "shared" / "fixtures" / "real"))
 GENERATED = "generated-deltas"

@@ -17,7 +17,8 @@ import stepwire
 
 
 def main(base_url: str, thread_id: str, assistant_id: str) -> int:
-    headers = {"Authorization": f"Bearer {os.environ.get('OPENAI_API_KEY', '')}"}
+    key = os.environ.get("OPENAI_API_KEY")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     body = {"assistant_id": assistant_id, "stream": True}
     acc = stepwire.Accumulator()
     with (

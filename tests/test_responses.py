@@ -302,8 +302,14 @@ def test_a_dropped_chunked_connection_keeps_what_came_and_raises(
         else:
             asyncio.run(_collect_async(path, server.base_url("drop"), acc, got))
 
-    with pytest.raises((httpx.RemoteProtocolError, httpx2.RemoteProtocolError)):
+    # through an openai object, openai's own error, as its iteration raises it
+    expected = openai.APIConnectionError if path.startswith("openai") else httpx.RemoteProtocolError
+    if path.startswith("httpx2"):
+        expected = httpx2.RemoteProtocolError
+    with pytest.raises(expected) as caught:
         collect()
+    if path.startswith("openai"):
+        assert isinstance(caught.value.__cause__, httpx2.RemoteProtocolError)
     assert got == before
     assert dict(acc.steps) == steps  # the partial snapshots are kept
     assert not acc.done
@@ -452,7 +458,8 @@ def test_a_read_timeout_is_the_clients_and_the_accumulator_goes_on(
 
 
 def test_a_read_timeout_through_openai(server: ReplayServer) -> None:
-    """openai's Stream is read through its response: the timeout is httpx2's own."""
+    """openai's Stream is read through its response: the timeout is openai's own, as its
+    own iteration raises it, httpx2's as the cause."""
     acc = stepwire.Accumulator()
     client = openai.OpenAI(
         base_url=server.base_url("stall"), api_key="test", max_retries=0, timeout=0.3
@@ -462,8 +469,9 @@ def test_a_read_timeout_through_openai(server: ReplayServer) -> None:
             stream = client.beta.threads.runs.create(
                 thread_id=ONE, assistant_id="asst_test", stream=True
             )
-        with pytest.raises(httpx2.ReadTimeout):
+        with pytest.raises(openai.APITimeoutError) as caught:
             list(stepwire.iter_events(stream, acc))
+        assert isinstance(caught.value.__cause__, httpx2.ReadTimeout)
         assert stream.response.is_closed
     assert dict(acc.steps) == _cut(ONE)[1]
 
@@ -562,3 +570,52 @@ def test_aiter_events_takes_sync_chunks() -> None:
         return [e async for e in stepwire.aiter_events([body[:100], body[100:]])]
 
     assert asyncio.run(main()) == offline(body)[0]
+
+
+def test_after_done_the_rest_is_read_so_the_connection_is_reused(server: ReplayServer) -> None:
+    """Closing a response before its end drops its connection: after ``done``, the body's
+    end is read, and the next request goes out on the same connection."""
+    name = "openai__openai-dotnet__StreamingRunWorks"
+    server.requests.clear()
+    with httpx.Client() as client:
+        for _ in range(3):
+            with client.stream("GET", f"{server.base_url()}/sse/{name}") as r:
+                events = list(stepwire.iter_events(r))
+    assert events == offline(body_of(name))[0]
+    assert len({request.peer for request in server.requests}) == 1
+
+
+def test_a_server_going_on_after_done_is_cut_off(server: ReplayServer) -> None:
+    """More than 64 KiB after ``done``: the response is closed, not read to its end."""
+    name = "openai__openai-dotnet__StreamingRunWorks"
+    server.add("done-then-much", body_of(name) + b": " + b"x" * (1 << 20) + b"\n\n", "sse")
+    server.requests.clear()
+    with httpx.Client() as client:
+        for _ in range(2):
+            with client.stream("GET", f"{server.base_url()}/sse/done-then-much") as r:
+                assert list(stepwire.iter_events(r)) == offline(body_of(name))[0]
+                assert r.is_closed
+                received = r.num_bytes_downloaded
+            assert received < len(body_of(name)) + (1 << 18)
+    assert len({request.peer for request in server.requests}) == 2
+
+
+def test_a_read_timeout_through_async_openai(server: ReplayServer) -> None:
+    acc = stepwire.Accumulator()
+
+    async def main() -> BaseException | None:
+        async with openai.AsyncOpenAI(
+            base_url=server.base_url("stall"), api_key="test", max_retries=0, timeout=0.3
+        ) as client:
+            with assistants_deprecated():
+                stream = await client.beta.threads.runs.create(
+                    thread_id=ONE, assistant_id="asst_test", stream=True
+                )
+            with pytest.raises(openai.APITimeoutError) as caught:
+                async for _ in stepwire.aiter_events(stream, acc):
+                    pass
+            assert stream.response.is_closed
+            return caught.value.__cause__
+
+    assert isinstance(asyncio.run(main()), httpx2.ReadTimeout)
+    assert dict(acc.steps) == _cut(ONE)[1]

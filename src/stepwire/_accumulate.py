@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 from . import _stream_py
 from ._errors import StreamError
 from ._limits import MAX_EVENT_BYTES, MAX_STEPS
-from ._responses import abody_of, achunks_of, aclose, body_of, ended_early
+from ._responses import (
+    abody_of,
+    achunks_of,
+    aclose,
+    askip_rest,
+    body_of,
+    ended_early,
+    reraise,
+    skip_rest,
+)
 from ._stream import IMPLEMENTATION, TWIN, Event, Framer
 
 __all__ = ["Accumulator", "StreamEvent", "aiter_events", "iter_events", "on_twin"]
@@ -255,8 +264,10 @@ def iter_events(source: Source, accumulator: Accumulator | None = None) -> Itera
     Yields
     ------
     StreamEvent
-        Every event, in order; iteration stops at ``done`` without reading
-        the source further.
+        Every event, in order; iteration stops at ``done``. A chunk
+        iterable is not read further; a response's last bytes (servers end
+        the body right after ``done``) are read and dropped, up to 64 KiB,
+        so that its connection can go back to the client's pool.
 
     Raises
     ------
@@ -273,7 +284,10 @@ def iter_events(source: Source, accumulator: Accumulator | None = None) -> Itera
     -----
     An exception from the source itself (a read timeout, a connection the
     server dropped inside a chunked body) propagates as the client library
-    raised it. A response body that stops inside a line, without ``done``
+    raised it; through an openai-python object, as openai-python's own
+    iteration raises it (``openai.APITimeoutError``,
+    ``openai.APIConnectionError``), the transport's error as its cause.
+    A response body that stops inside a line, without ``done``
     (a connection closed early where no length or chunking tells), raises
     ``StreamError`` ("the stream ended early"). Either way the events
     completed before have been yielded and applied, the accumulator keeps
@@ -290,10 +304,19 @@ def iter_events(source: Source, accumulator: Accumulator | None = None) -> Itera
     acc = Accumulator() if accumulator is None else accumulator
     body = body_of(source)
     last, received = b"\n", 0
+    chunks = iter(body.chunks)
     try:
-        for chunk in body.chunks:
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except Exception as exc:  # the transport's: raised as the source's own
+                reraise(body, exc)
             yield from _events(acc.feed, chunk)
             if acc.done:
+                if body.response:
+                    skip_rest(chunks)
                 return
             if chunk:
                 last, received = chunk, received + len(chunk)
@@ -347,11 +370,20 @@ async def aiter_events(
     acc = Accumulator() if accumulator is None else accumulator
     body = await abody_of(source)
     last, received = b"\n", 0
+    chunks = achunks_of(body)
     try:
-        async for chunk in achunks_of(body):
+        while True:
+            try:
+                chunk = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except Exception as exc:  # the transport's: raised as the source's own
+                reraise(body, exc)
             for event in _events(acc.feed, chunk):
                 yield event
             if acc.done:
+                if body.response:
+                    await askip_rest(chunks)
                 return
             if chunk:
                 last, received = chunk, received + len(chunk)

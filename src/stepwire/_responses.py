@@ -19,8 +19,10 @@ pool or is dropped, as that client decides.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+import sys
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from ._dispatch import decode_api_error
@@ -31,15 +33,23 @@ __all__ = [
     "abody_of",
     "achunks_of",
     "aclose",
+    "askip_rest",
     "body_of",
     "ended_early",
     "error_for",
     "raise_for_status",
+    "reraise",
     "response_of",
+    "skip_rest",
 ]
 
 # An error body is kept for the exception, not the whole of a misdirected download.
 _MAX_ERROR_BODY = 1 << 16
+# What is read of a response after `done`: what a server sends there is the end of its
+# body (a chunked body's last chunk), whose reading lets the client reuse the connection
+# (closing a response before its end drops it: a new connection, about 0.3 ms of CPU,
+# per stream). More than this and the response is closed as it is.
+_MAX_AFTER_DONE = 1 << 16
 _BYTES = (bytes, bytearray, memoryview)
 
 
@@ -50,6 +60,45 @@ class Body(NamedTuple):
     close: Callable[[], object] | None
     # An HTTP response's body: one that ends mid-line was cut (see ended_early).
     response: bool = False
+    # The exception a read error is raised as, where the source wants its own (openai's).
+    translate: Callable[[Exception], Exception | None] | None = None
+
+
+def _openai_errors(source: object, response: Any) -> Callable[[Exception], Exception | None] | None:
+    """For an openai-python object: its client's errors for its transport's, as its own
+    iteration raises them (a timeout as ``openai.APITimeoutError``, any other failed read
+    as ``openai.APIConnectionError``, the transport's error as the cause).
+
+    Only public names are used: openai's two exceptions, and the ``TimeoutException`` and
+    ``RequestError`` that httpx and httpx2 both define, from the response's own package.
+    """
+    if type(source).__module__.partition(".")[0] != "openai":
+        return None
+    openai = sys.modules.get("openai")
+    http = sys.modules.get(type(response).__module__.partition(".")[0])
+    timeout = getattr(http, "TimeoutException", None)
+    failed = getattr(http, "RequestError", None)
+    if openai is None or not isinstance(timeout, type) or not isinstance(failed, type):
+        return None
+
+    def translate(exc: Exception) -> Exception | None:
+        request = getattr(response, "request", None)
+        if isinstance(exc, timeout):
+            return openai.APITimeoutError(request=request)  # type: ignore[no-any-return]
+        if isinstance(exc, failed):
+            return openai.APIConnectionError(request=request)  # type: ignore[no-any-return]
+        return None
+
+    return translate
+
+
+def reraise(body: Body, exc: Exception) -> None:
+    """Raise what ``exc``, raised while reading ``body``, is raised as (itself, or the
+    source's own error for it, with ``exc`` as its cause)."""
+    translated = body.translate(exc) if body.translate is not None else None
+    if translated is None:
+        raise exc
+    raise translated from exc
 
 
 def ended_early(received: int) -> StreamError:
@@ -145,7 +194,7 @@ def body_of(source: object) -> Body:
         if close is not None:
             close()
         raise
-    return Body(chunks, close, True)
+    return Body(chunks, close, True, _openai_errors(source, response))
 
 
 async def abody_of(source: object) -> Body:
@@ -172,7 +221,7 @@ async def abody_of(source: object) -> Body:
         if close is not None:
             await _maybe(close())
         raise
-    return Body(chunks, close, True)
+    return Body(chunks, close, True, _openai_errors(source, response))
 
 
 async def _maybe(value: Any) -> Any:
@@ -187,6 +236,28 @@ async def achunks_of(body: Body) -> AsyncIterator[Any]:
     else:
         for chunk in body.chunks:
             yield chunk
+
+
+def skip_rest(chunks: Iterator[Any]) -> None:
+    """Read what a response sends after ``done``, up to ``_MAX_AFTER_DONE`` bytes."""
+    budget = _MAX_AFTER_DONE
+    # The stream is complete: a failure to read its tail is no error of the stream's (the
+    # response is closed, its connection dropped).
+    with contextlib.suppress(Exception):
+        for chunk in chunks:
+            budget -= len(chunk)
+            if budget < 0:
+                return
+
+
+async def askip_rest(chunks: AsyncIterator[Any]) -> None:
+    """``skip_rest`` for an async response."""
+    budget = _MAX_AFTER_DONE
+    with contextlib.suppress(Exception):
+        async for chunk in chunks:
+            budget -= len(chunk)
+            if budget < 0:
+                return
 
 
 async def aclose(body: Body) -> None:
