@@ -58,7 +58,7 @@ bench-spark: $(VENV)/.installed-spark
 typecheck: $(VENV)/.installed
 	$(PY) -m pytest -p no:cacheprovider tests/test_typing.py
 
-LINTED := src tests tests_spark benchmarks fuzz stepgen .ci setup.py
+LINTED := src tests tests_spark benchmarks fuzz stepgen examples .ci setup.py
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check $(LINTED)

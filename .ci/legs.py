@@ -14,7 +14,8 @@ its output goes to build/ci/<leg>.log. The legs (docs/ci.md says more):
 - py3.12: the suite against dist/'s repaired wheel, what users install; py3.13: the suite,
   the extension compiled from the sdist. (3.11, compiled: make-test; 3.10: lowest.)
 - pure: the suite on the pure-Python build (``STEPWIRE_NO_EXTENSIONS=1``), Python 3.10
-  with the newest dependencies.
+  with the newest dependencies, openai's newest in the openai extra's range included (the
+  bench extra's pin lifted).
 - lowest: Python 3.10, every ranged dependency at its floor (.ci/constraints-lowest.txt),
   build requirements included, then tests_spark/; the newest releases are what the other
   legs get.
@@ -414,6 +415,14 @@ def pure(ctx: Context) -> None:
     if not wheel.name.endswith("-py3-none-any.whl"):
         raise LegError(f"STEPWIRE_NO_EXTENSIONS=1 built {wheel.name}, not a pure wheel")
     ctx.sh([python, *PIP_INSTALL, f"{wheel}{EXTRAS}"])
+    # The openai extra's newest release: the bench extra pins openai (a floor compares the
+    # same release from run to run), which the suite's other legs install; this one lifts
+    # the pin, so that the interop tests (from_openai, to_openai, iter_events and iter_steps
+    # over openai's clients) also run at the range's top. pip says the pin conflicts.
+    interop = ctx.sh([TOOLS_PY, ".ci/extra_requirements.py", "openai"]).split()
+    ctx.sh([python, *PIP_INSTALL, "--upgrade", *interop])
+    openai_version = ctx.sh([python, "-c", "import openai; print(openai.__version__)"])
+    ctx.result.notes.append(f"openai {openai_version.split()[-1]}")
     compiled = ctx.sh([python, "-c", COMPILED_PROBE]).split()[-1]
     if compiled != "none":
         raise LegError(f"the pure build's environment holds compiled modules: {compiled}")

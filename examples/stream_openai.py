@@ -44,4 +44,5 @@ def main(base_url: str, thread_id: str, assistant_id: str, pages: str | None) ->
 if __name__ == "__main__":
     if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
-    sys.exit(main(*sys.argv[1:4], sys.argv[4] if len(sys.argv) == 5 else None))
+    base_url, thread_id, assistant_id = sys.argv[1:4]
+    sys.exit(main(base_url, thread_id, assistant_id, sys.argv[4] if len(sys.argv) == 5 else None))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, overload
 
 from ._decode import decode_page
 from ._errors import StepwireError
@@ -22,6 +22,30 @@ __all__ = ["iter_steps"]
 
 _BYTES = (bytes, bytearray, memoryview)
 Fetch = Callable[[str | None], Any]
+
+
+@overload
+def iter_steps(
+    source: Callable[[str | None], object],
+    *,
+    thread_id: str | None = ...,
+    run_id: str | None = ...,
+    after: str | None = ...,
+    limit: int | None = ...,
+    order: str | None = ...,
+    strict: bool = ...,
+) -> Iterator[RunStep]: ...
+@overload
+def iter_steps(
+    source: Any,
+    *,
+    thread_id: str | None = ...,
+    run_id: str | None = ...,
+    after: str | None = ...,
+    limit: int | None = ...,
+    order: str | None = ...,
+    strict: bool = ...,
+) -> Iterator[RunStep]: ...
 
 
 def iter_steps(
