@@ -47,6 +47,8 @@ from typing import Any
 
 __all__ = [
     "EVENTS",
+    "HTTP_CONTENDERS",
+    "OPENAI_CONTENDERS",
     "OPENAI_FIXTURE",
     "Server",
     "http_contenders",
@@ -63,6 +65,8 @@ OPENAI_FIXTURE = "openai__openai-dotnet__StreamingToolCall_submit_tool_outputs"
 ROOT = Path(__file__).resolve().parent.parent
 REAL = Path(os.environ.get("STEPWIRE_FIXTURES", ROOT.parent / "shared" / "fixtures" / "real"))
 GENERATED = "generated-deltas"
+HTTP_CONTENDERS = ("httpx drain", "stepwire iter_events")
+OPENAI_CONTENDERS = ("openai typed events", "openai runs.stream()", "stepwire")
 
 Run = Callable[[], Any]
 
@@ -162,7 +166,7 @@ def http_contenders(server: Server, name: str = GENERATED) -> tuple[dict[str, Ru
     count = events()
     if count == 0:
         raise RuntimeError(f"{name}: no event")
-    return {"httpx drain": drain, "stepwire iter_events": events}, count
+    return dict(zip(HTTP_CONTENDERS, (drain, events), strict=True)), count
 
 
 def openai_contenders(server: Server, name: str = OPENAI_FIXTURE) -> dict[str, Run]:
@@ -206,7 +210,7 @@ def openai_contenders(server: Server, name: str = OPENAI_FIXTURE) -> dict[str, R
         raise RuntimeError(f"{name}: stepwire over openai's client merged other snapshots")
     typed()
     handler()
-    return {"openai typed events": typed, "openai runs.stream()": handler, "stepwire": ours}
+    return dict(zip(OPENAI_CONTENDERS, (typed, handler, ours), strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import pytest
 from benchmarks import check
 from benchmarks.check import Floor, FloorsError, Timed, judge, load_floors
 from benchmarks.cli import CONTENDERS as CLI_CONTENDERS
+from benchmarks.responses import HTTP_CONTENDERS, OPENAI_CONTENDERS
 
 STREAM_NAMES = {"stepwire cython", "stepwire python", "openai-python"}
 
@@ -75,6 +76,11 @@ def test_the_project_floors_are_those_the_issue_set() -> None:
         # The command: stats at least 0.8x iter_lines' throughput; a guard on the bar.
         ("cli-stats/stepwire stats", "cli-stats/iter_lines"): (1.25, True),
         ("cli-stats/stepwire stats, progress", "cli-stats/stepwire stats"): (1.2, True),
+        # Streams from a real server (issue 16): about 5 us an event over an httpx drain at
+        # most, and at least 3x less CPU a stream than openai-python's two paths.
+        ("http-events/stepwire iter_events", "http-events/httpx drain"): (1.4, True),
+        ("openai-stream/openai typed events", "openai-stream/stepwire"): (3.0, False),
+        ("openai-stream/openai runs.stream()", "openai-stream/stepwire"): (3.0, False),
     }
 
 
@@ -90,6 +96,8 @@ def test_every_floor_names_a_contender_the_scenarios_offer() -> None:
     offered |= {f"frame-long-line/{b} {case}" for b in builds for case in check.LONG_LINES}
     offered |= {f"parquet/{name}" for name in check.PARQUET_CHECKED}
     offered |= {f"cli-stats/{name}" for name in CLI_CONTENDERS}
+    offered |= {f"http-events/{name}" for name in HTTP_CONTENDERS}
+    offered |= {f"openai-stream/{name}" for name in OPENAI_CONTENDERS}
     # Built for real: the scenario checks that each drifted page round-trips.
     offered |= {f"page-100-drift/{name}" for name in check.SCENARIOS["page-100-drift"]()}
     for floor in load_floors():
@@ -316,3 +324,34 @@ def test_interleaved_sets_what_exists_aside_and_gives_it_back() -> None:
     with pytest.raises(RuntimeError, match="in the rounds"):
         timing.interleaved({"b": fails}, rounds=1, target=1e-4)
     assert gc.get_freeze_count() == after if before == 0 else gc.get_freeze_count() >= after
+
+
+def test_the_server_scenarios_are_timed_in_cpu_time_on_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What waits on the replay server (another process) is timed in this process's CPU
+    time, each such scenario in rounds of its own; the rest in wall time, together."""
+    import time
+
+    from benchmarks import timing
+
+    seen: list[tuple[frozenset[str], Any]] = []
+
+    def interleaved(calls: Mapping[str, Any], **options: Any) -> dict[str, float]:
+        seen.append((frozenset(calls), options["clock"]))
+        return dict.fromkeys(calls, 1.0)
+
+    monkeypatch.setattr(timing, "interleaved", interleaved)
+    keys = [
+        "http-events/httpx drain",
+        "http-events/stepwire iter_events",
+        "openai-stream/stepwire",
+        "page-100/stepwire",
+        "page-100/orjson.loads",
+    ]
+    check._interleaved(15)(dict.fromkeys(keys, lambda: None))
+    assert sorted(seen, key=lambda s: sorted(s[0])) == [
+        (frozenset(keys[:2]), time.process_time),
+        (frozenset(keys[2:3]), time.process_time),
+        (frozenset(keys[3:]), time.perf_counter),
+    ]

@@ -69,7 +69,9 @@ without defining them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
+
+import openai
 
 import stepwire
 
@@ -84,7 +86,10 @@ README_PARAMS = (
     "body: bytes,"  # a response body: a page, or one step
     " data: bytes,"  # a thread.run.step.delta event's data
     " ndjson: bytes,"  # steps, one per line
-    " response: Response"
+    " response: Response,"
+    " base: str, thread: str, assistant: str,"  # the API's base URL, a thread, an assistant
+    " run: dict[str, Any], auth: dict[str, str],"  # a run's request body, its headers
+    " client: openai.OpenAI"
 )
 
 

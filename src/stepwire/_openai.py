@@ -41,6 +41,7 @@ from ._accumulate import Accumulator, StreamEvent
 from ._decode import _DELTA, _PAGE, _STEP
 from ._encode import encode
 from ._errors import ConversionError, StreamError
+from ._failures import FAILURES
 from ._limits import MAX_EVENT_BYTES
 from ._locate import format_path
 from ._model import RunStep, RunStepDeltaEvent, RunStepPage
@@ -379,7 +380,7 @@ def _to_event(event: StreamEvent, oa: _OpenAI, at: tuple[int, ...]) -> Any:
     if isinstance(data, bytes):
         try:
             payload = _JSON.decode(data)
-        except msgspec.DecodeError:
+        except FAILURES:
             raise ConversionError(
                 f"the data of event {name!r} is not JSON, which openai-python's events hold",
                 path=_path(at),
