@@ -65,8 +65,10 @@ def body_of(name: str) -> bytes:
 # -- the byte sources --------------------------------------------------------------
 
 
-def via_httpx_stream(base: str, name: str, acc: stepwire.Accumulator) -> list[Any]:
-    with httpx.Client(timeout=10) as client, client.stream("GET", f"{base}/sse/{name}") as r:
+def via_httpx_stream(
+    base: str, name: str, acc: stepwire.Accumulator, module: Any = httpx
+) -> list[Any]:
+    with module.Client(timeout=10) as client, client.stream("GET", f"{base}/sse/{name}") as r:
         events = list(stepwire.iter_events(r, acc))
         assert r.is_closed
     return events
@@ -79,10 +81,7 @@ def via_httpx_read(base: str, name: str, acc: stepwire.Accumulator) -> list[Any]
 
 
 def via_httpx2_stream(base: str, name: str, acc: stepwire.Accumulator) -> list[Any]:
-    with httpx2.Client(timeout=10) as client, client.stream("GET", f"{base}/sse/{name}") as r:
-        events = list(stepwire.iter_events(r, acc))
-        assert r.is_closed
-    return events
+    return via_httpx_stream(base, name, acc, httpx2)
 
 
 def via_chunks(base: str, name: str, acc: stepwire.Accumulator) -> list[Any]:

@@ -175,17 +175,27 @@ def _not_a_source(function: str, source: object) -> TypeError:
     )
 
 
+def _not_a_response(
+    function: str, source: object, iterables: tuple[type[Any], ...]
+) -> tuple[Body | None, Any]:
+    """A body of ``source`` that is no response (or raise), else ``None`` and the response."""
+    if isinstance(source, _BYTES):
+        return Body((source,), None), None
+    if isinstance(source, str):
+        return Body((source.encode(),), None), None
+    response = response_of(source)
+    if response is not None:
+        return None, response
+    if isinstance(source, iterables):
+        return Body(source, None), None
+    raise _not_a_source(function, source)
+
+
 def body_of(source: object) -> Body:
     """The chunks of ``source`` for ``iter_events``; raises ``ResponseError`` on an error status."""
-    if isinstance(source, _BYTES):
-        return Body((source,), None)
-    if isinstance(source, str):
-        return Body((source.encode(),), None)
-    response = response_of(source)
-    if response is None:
-        if isinstance(source, Iterable):
-            return Body(source, None)
-        raise _not_a_source("iter_events", source)
+    plain, response = _not_a_response("iter_events", source, (Iterable,))
+    if plain is not None:
+        return plain
     close = _closer(source, response, "close")
     try:
         raise_for_status(response)
@@ -199,15 +209,9 @@ def body_of(source: object) -> Body:
 
 async def abody_of(source: object) -> Body:
     """The chunks of ``source`` for ``aiter_events``, sync or async."""
-    if isinstance(source, _BYTES):
-        return Body((source,), None)
-    if isinstance(source, str):
-        return Body((source.encode(),), None)
-    response = response_of(source)
-    if response is None:
-        if isinstance(source, (AsyncIterable, Iterable)):
-            return Body(source, None)
-        raise _not_a_source("aiter_events", source)
+    plain, response = _not_a_response("aiter_events", source, (AsyncIterable, Iterable))
+    if plain is not None:
+        return plain
     close = _closer(source, response, "aclose", "close")
     try:
         if response.status_code >= 400:
