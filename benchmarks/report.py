@@ -119,6 +119,19 @@ SCENARIOS: dict[str, tuple[str, str]] = {
         "(`stats --json --quiet`, in the process) and the command with its progress bar "
         "drawn on a terminal-like stderr.",
     ),
+    "http-events-1001": (
+        "A stream from an HTTP response, 1,000 events, CPU time",
+        "A generated stream of 1,000 small delta events from the replay server (another "
+        "process) in 256-byte chunks, over a kept-alive `httpx.Client`: the drain alone "
+        "(`iter_bytes()`) against `stepwire.iter_events(response)`; this process's CPU "
+        "time (`benchmarks/responses.py`).",
+    ),
+    "openai-stream-50": (
+        "Through openai-python's client, a recorded 50-event stream, CPU time",
+        "openai-python's real `OpenAI(base_url=...)` against the replay server: its typed "
+        "`Stream`, its `runs.stream()` handler, and `with_streaming_response` read by "
+        "`stepwire.iter_events`; CPU time a stream (`benchmarks/responses.py`).",
+    ),
 }
 MAIN_SCENARIOS = (
     "step-1",
@@ -129,7 +142,7 @@ MAIN_SCENARIOS = (
     "stream-1000",
 )
 # Whose time every ratio is against: the first of these a scenario has.
-REFERENCES = ("stepwire", "stepwire cython", "stepwire iter_lines")
+REFERENCES = ("stepwire", "stepwire cython", "stepwire iter_lines", "stepwire iter_events")
 # One label per library in the overview, whichever function of it ran.
 LIBRARY = {
     "orjson.loads": "orjson",

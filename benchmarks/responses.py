@@ -80,6 +80,7 @@ class Server:
     """
 
     def __init__(self) -> None:
+        self._closers: list[Callable[[], object]] = []
         self._dir = tempfile.TemporaryDirectory(prefix="stepwire-bench-http-")
         where = Path(self._dir.name)
         for path in REAL.glob("*"):
@@ -105,7 +106,14 @@ class Server:
     def base_url(self, mode: str = "plain") -> str:
         return f"{self.url}/{mode}/v1"
 
+    def closes(self, close: Callable[[], object]) -> None:
+        """Call ``close`` (a client's) at ``close()``, before the server stops."""
+        self._closers.append(close)
+
     def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
         if self._process.stdin is not None:
             self._process.stdin.close()
         self._process.terminate()
@@ -143,6 +151,7 @@ def http_contenders(server: Server, name: str = GENERATED) -> tuple[dict[str, Ru
     import stepwire
 
     client = httpx.Client(base_url=server.base_url(), timeout=30)
+    server.closes(client.close)
     url = f"/sse/{name}"
 
     def drain() -> int:
@@ -180,6 +189,7 @@ def openai_contenders(server: Server, name: str = OPENAI_FIXTURE) -> dict[str, R
     import stepwire
 
     client = openai.OpenAI(base_url=server.base_url(), api_key="bench", max_retries=0)
+    server.closes(client.close)
     runs = client.beta.threads.runs
 
     def typed() -> None:
