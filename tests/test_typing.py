@@ -344,6 +344,9 @@ MUST_FAIL: list[tuple[str, str, str]] = [
     # What the functions do not take.
     ('stepwire.Accumulator().feed("data: x")', "arg-type", "reportArgumentType"),
     ("stepwire.decode_step(1)", "arg-type", "reportArgumentType"),
+    # A source is a response, chunks or a body (Protocols, not Any).
+    ("stepwire.iter_events(42)", "arg-type", "reportArgumentType"),
+    ("stepwire.aiter_events(3.5)", "arg-type", "reportArgumentType"),
     (
         "page: stepwire.RunStepPage = stepwire.decode_step(BODY)",
         "assignment",

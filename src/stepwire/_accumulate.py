@@ -17,6 +17,8 @@ from . import _stream_py
 from ._errors import StreamError
 from ._limits import MAX_EVENT_BYTES, MAX_STEPS
 from ._responses import (
+    AsyncSource,
+    Source,
     abody_of,
     achunks_of,
     aclose,
@@ -32,9 +34,6 @@ __all__ = ["Accumulator", "StreamEvent", "aiter_events", "iter_events", "on_twin
 
 Chunk = bytes | bytearray | memoryview
 _LINE_ENDS = (b"\n", b"\r")
-# What iter_events reads: a response of any client (by shape, hence Any), chunks, or a body.
-Source = Any
-AsyncSource = Any
 
 
 class StreamEvent(Event):

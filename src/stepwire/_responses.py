@@ -23,13 +23,19 @@ import contextlib
 import inspect
 import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, Union
 
 from ._dispatch import decode_api_error
 from ._errors import ResponseError, StreamError
 
 __all__ = [
+    "AsyncResponse",
+    "AsyncSource",
     "Body",
+    "HoldsHTTPResponse",
+    "HoldsResponse",
+    "Response",
+    "Source",
     "abody_of",
     "achunks_of",
     "aclose",
@@ -51,6 +57,45 @@ _MAX_ERROR_BODY = 1 << 16
 # per stream). More than this and the response is closed as it is.
 _MAX_AFTER_DONE = 1 << 16
 _BYTES = (bytes, bytearray, memoryview)
+
+
+Chunk = Union[bytes, bytearray, memoryview]
+
+
+class Response(Protocol):
+    """An HTTP response stepwire reads: httpx's, httpx2's, azure-core's."""
+
+    @property
+    def status_code(self) -> int: ...
+    def iter_bytes(self) -> Iterator[bytes]: ...
+
+
+class AsyncResponse(Protocol):
+    """An async HTTP response: httpx's and httpx2's ``AsyncClient``."""
+
+    @property
+    def status_code(self) -> int: ...
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+
+class HoldsResponse(Protocol):
+    """openai-python's ``Stream`` and ``AsyncStream``: the response as ``.response``."""
+
+    @property
+    def response(self) -> Response | AsyncResponse: ...
+
+
+class HoldsHTTPResponse(Protocol):
+    """openai-python's ``APIResponse`` and ``LegacyAPIResponse``: ``.http_response``."""
+
+    @property
+    def http_response(self) -> Response | AsyncResponse: ...
+
+
+#: What ``iter_events`` reads (docs/responses.md has the table).
+Source = Union[Response, HoldsResponse, HoldsHTTPResponse, Iterable[Chunk], Chunk, str]
+#: What ``aiter_events`` reads: the same, async responses and async chunks too.
+AsyncSource = Union[Source, AsyncResponse, AsyncIterable[Chunk]]
 
 
 class Body(NamedTuple):
