@@ -347,6 +347,8 @@ MUST_FAIL: list[tuple[str, str, str]] = [
     # A source is a response, chunks or a body (Protocols, not Any).
     ("stepwire.iter_events(42)", "arg-type", "reportArgumentType"),
     ("stepwire.aiter_events(3.5)", "arg-type", "reportArgumentType"),
+    # iter_steps takes an openai client (by its .beta) or a fetch of the cursor.
+    ("stepwire.iter_steps(42)", "arg-type", "reportArgumentType"),
     (
         "page: stepwire.RunStepPage = stepwire.decode_step(BODY)",
         "assignment",

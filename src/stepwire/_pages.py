@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any, overload
+from typing import Any, Protocol
 
 from ._decode import decode_page
 from ._errors import StepwireError
@@ -21,35 +21,19 @@ from ._responses import raise_for_status, response_of
 __all__ = ["iter_steps"]
 
 _BYTES = (bytes, bytearray, memoryview)
-Fetch = Callable[[str | None], Any]
+#: A page's fetch: the cursor (``None`` for the first page) to the page's body.
+Fetch = Callable[[str | None], object]
 
 
-@overload
-def iter_steps(
-    source: Callable[[str | None], object],
-    *,
-    thread_id: str | None = ...,
-    run_id: str | None = ...,
-    after: str | None = ...,
-    limit: int | None = ...,
-    order: str | None = ...,
-    strict: bool = ...,
-) -> Iterator[RunStep]: ...
-@overload
-def iter_steps(
-    source: Any,
-    *,
-    thread_id: str | None = ...,
-    run_id: str | None = ...,
-    after: str | None = ...,
-    limit: int | None = ...,
-    order: str | None = ...,
-    strict: bool = ...,
-) -> Iterator[RunStep]: ...
+class Client(Protocol):
+    """An openai-python client (``OpenAI``, ``AzureOpenAI``): its ``beta.threads.runs.steps``."""
+
+    @property
+    def beta(self) -> Any: ...
 
 
 def iter_steps(
-    source: Any,
+    source: Client | Fetch,
     *,
     thread_id: str | None = None,
     run_id: str | None = None,
