@@ -340,18 +340,14 @@ def _cli_stats(steps: int | None = None) -> dict[str, Timed]:
     return {name: Timed(run, lines) for name, run in cli.contenders(source, lines).items()}
 
 
+@functools.cache
 def _server() -> Any:
     """The replay server of the http scenarios, started once, stopped at exit."""
     from benchmarks import responses
 
-    global _SERVER
-    if _SERVER is None:
-        _SERVER = responses.Server()
-        atexit.register(_SERVER.close)
-    return _SERVER
-
-
-_SERVER: Any = None
+    server = responses.Server()
+    atexit.register(server.close)
+    return server
 
 
 def _http_events() -> dict[str, Timed]:

@@ -18,6 +18,7 @@ from ._errors import StreamError
 from ._limits import MAX_EVENT_BYTES, MAX_STEPS
 from ._responses import (
     AsyncSource,
+    Chunk,
     Source,
     abody_of,
     achunks_of,
@@ -32,7 +33,6 @@ from ._stream import IMPLEMENTATION, TWIN, Event, Framer
 
 __all__ = ["Accumulator", "StreamEvent", "aiter_events", "iter_events", "on_twin"]
 
-Chunk = bytes | bytearray | memoryview
 _LINE_ENDS = (b"\n", b"\r")
 
 

@@ -16,11 +16,10 @@ from typing import Any, Protocol
 from ._decode import decode_page
 from ._errors import StepwireError
 from ._model import RunStep, RunStepPage
-from ._responses import raise_for_status, response_of
+from ._responses import BYTES, as_bytes, error_for, response_of
 
 __all__ = ["iter_steps"]
 
-_BYTES = (bytes, bytearray, memoryview)
 #: A page's fetch: the cursor (``None`` for the first page) to the page's body.
 Fetch = Callable[[str | None], object]
 
@@ -163,7 +162,7 @@ def _steps_resource(client: Any) -> Any:
 
 def _body(reply: Any) -> Any:
     """A page's bytes out of what a fetch returned."""
-    if isinstance(reply, (*_BYTES, str)):
+    if isinstance(reply, (*BYTES, str)):
         return reply
     response = response_of(reply)
     if response is None:
@@ -171,8 +170,9 @@ def _body(reply: Any) -> Any:
             "a page fetch must return bytes, str or an HTTP response, not "
             f"{type(reply).__module__}.{type(reply).__qualname__}"
         )
+    # Read once, before the status is looked at: an error's body is the error's, and an
+    # async response's read() is a coroutine, refused before anything else is made of it.
     try:
-        raise_for_status(response)
         data = response.read()
     finally:
         close = getattr(reply, "close", None)
@@ -181,4 +181,6 @@ def _body(reply: Any) -> Any:
     if inspect.iscoroutine(data):
         data.close()  # never awaited: closed, so that no "never awaited" warning follows
         raise TypeError("a page fetch returned an async response: iter_steps() is sync")
+    if response.status_code >= 400:
+        raise error_for(response.status_code, as_bytes(data))
     return data

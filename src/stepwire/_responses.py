@@ -29,9 +29,11 @@ from ._dispatch import decode_api_error
 from ._errors import ResponseError, StreamError
 
 __all__ = [
+    "BYTES",
     "AsyncResponse",
     "AsyncSource",
     "Body",
+    "Chunk",
     "HoldsHTTPResponse",
     "HoldsResponse",
     "Response",
@@ -39,6 +41,7 @@ __all__ = [
     "abody_of",
     "achunks_of",
     "aclose",
+    "as_bytes",
     "askip_rest",
     "body_of",
     "ended_early",
@@ -56,7 +59,7 @@ _MAX_ERROR_BODY = 1 << 16
 # (closing a response before its end drops it: a new connection, about 0.3 ms of CPU,
 # per stream). More than this and the response is closed as it is.
 _MAX_AFTER_DONE = 1 << 16
-_BYTES = (bytes, bytearray, memoryview)
+BYTES = (bytes, bytearray, memoryview)
 
 
 Chunk = Union[bytes, bytearray, memoryview]
@@ -187,14 +190,10 @@ def _closer(source: object, response: object, *names: str) -> Callable[[], objec
     return None
 
 
-def raise_for_status(response: Any, body: Callable[[], bytes] | None = None) -> None:
-    """Raise ``ResponseError`` if ``response``'s status is 400 or more.
-
-    ``body`` reads the body (the sync path); the async path reads it first and
-    calls ``error_for`` itself.
-    """
+def raise_for_status(response: Any) -> None:
+    """Raise ``ResponseError`` if ``response``'s status is 400 or more (its body read)."""
     if response.status_code >= 400:
-        raise error_for(response.status_code, body() if body is not None else _read(response))
+        raise error_for(response.status_code, as_bytes(response.read()))
 
 
 def error_for(status: int, body: bytes) -> ResponseError:
@@ -207,9 +206,9 @@ def error_for(status: int, body: bytes) -> ResponseError:
     return ResponseError(reason, status=status, error=error, body=kept)
 
 
-def _read(response: Any) -> bytes:
-    data = response.read()
-    return bytes(data) if isinstance(data, _BYTES) else b""
+def as_bytes(data: object) -> bytes:
+    """What a response's ``read()`` gave, as bytes (``b""`` for anything else)."""
+    return bytes(data) if isinstance(data, BYTES) else b""
 
 
 def _not_a_source(function: str, source: object) -> TypeError:
@@ -224,7 +223,7 @@ def _not_a_response(
     function: str, source: object, iterables: tuple[type[Any], ...]
 ) -> tuple[Body | None, Any]:
     """A body of ``source`` that is no response (or raise), else ``None`` and the response."""
-    if isinstance(source, _BYTES):
+    if isinstance(source, BYTES):
         return Body((source,), None), None
     if isinstance(source, str):
         return Body((source.encode(),), None), None
@@ -262,7 +261,7 @@ async def abody_of(source: object) -> Body:
         if response.status_code >= 400:
             read = getattr(response, "aread", None) or response.read
             data = await _maybe(read())
-            raise error_for(response.status_code, bytes(data) if isinstance(data, _BYTES) else b"")
+            raise error_for(response.status_code, as_bytes(data))
         stream = getattr(response, "aiter_bytes", None)
         # azure-core's AsyncHttpResponse: iter_bytes() is the async one
         chunks = stream() if callable(stream) else response.iter_bytes()
