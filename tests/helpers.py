@@ -71,6 +71,17 @@ def real_params(suffix: str) -> list[object]:
     return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-corpus")]
 
 
+def real_file(name: str) -> Path:
+    """The recorded body of this file name: a visible skip where the corpus is absent, an
+    error where it is there and lacks the name (a typo must not skip silently)."""
+    if not REAL.is_dir():
+        pytest.skip(f"real corpus not found at {REAL} (set STEPWIRE_FIXTURES)")
+    path = REAL / name
+    if not path.is_file():
+        raise LookupError(f"{name}: not in the recorded corpus at {REAL}")
+    return path
+
+
 def sse_events(body: bytes) -> Iterator[tuple[str, bytes]]:
     """Minimal event-stream splitter for tests (stepwire's own framer is tested elsewhere)."""
     text = body.replace(b"\r\n", b"\n")

@@ -16,7 +16,7 @@ from azure.core import PipelineClient
 from azure.core.rest import HttpRequest
 
 import stepwire
-from helpers import REAL, real_params
+from helpers import real_file, real_params
 from stepgen.server import ReplayServer
 
 STREAMS = real_params(".sse")
@@ -66,9 +66,7 @@ def test_an_error_status_from_azure_core(server: ReplayServer) -> None:
 
 
 def test_pages_over_azure_core(server: ReplayServer, client: PipelineClient) -> None:
-    path = REAL / f"{PAGE}.json"
-    if not path.exists():
-        pytest.skip(f"no recorded corpus at {REAL}")
+    path = real_file(f"{PAGE}.json")
 
     def page(after: str | None) -> object:
         params = {"limit": 5} | ({"after": after} if after else {})

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import stepwire
-from helpers import REAL, ROOT, SAMPLES
+from helpers import ROOT, SAMPLES, real_file
 from stepgen import generate_steps
 from stepgen.server import ReplayServer
 
@@ -61,7 +61,7 @@ def final_lines(steps: dict[str, stepwire.RunStep]) -> list[str]:
 
 def offline_steps(name: str) -> dict[str, stepwire.RunStep]:
     acc = stepwire.Accumulator()
-    acc.feed((REAL / f"{name}.sse").read_bytes())
+    acc.feed(real_file(f"{name}.sse").read_bytes())
     acc.close()
     return dict(acc.steps)
 
@@ -81,9 +81,7 @@ def test_page_decode_on_the_bundled_samples() -> None:
 
 
 def test_page_decode_on_a_recorded_page() -> None:
-    path = REAL / f"{PAGE}.json"
-    if not path.exists():
-        pytest.skip(f"no recorded corpus at {REAL}")
+    path = real_file(f"{PAGE}.json")
     page = stepwire.decode_page(path.read_bytes())
     out = run("page_decode.py", path)
     assert out.count("code_interpreter ") == sum(
@@ -109,8 +107,7 @@ def test_ndjson_stats(log: tuple[Path, list[stepwire.RunStep]]) -> None:
 
 
 def test_stream_httpx(server: ReplayServer) -> None:
-    if not (REAL / f"{STREAM}.sse").exists():
-        pytest.skip(f"no recorded corpus at {REAL}")
+    real_file(f"{STREAM}.sse")  # the server replays it by name
     out = run("stream_httpx.py", server.base_url(), STREAM, "asst_example")
     for line in final_lines(offline_steps(STREAM)):
         assert line in out.splitlines()
@@ -130,12 +127,11 @@ def test_stream_httpx_says_what_an_error_status_is(server: ReplayServer) -> None
 
 
 def test_stream_openai_and_its_steps(server: ReplayServer) -> None:
-    if not (REAL / f"{STREAM}.sse").exists():
-        pytest.skip(f"no recorded corpus at {REAL}")
+    real_file(f"{STREAM}.sse")  # the server replays it by name
     out = run("stream_openai.py", server.base_url(), STREAM, "asst_example", PAGE)
     for line in final_lines(offline_steps(STREAM)):
         assert line in out.splitlines()
-    page = stepwire.decode_page((REAL / f"{PAGE}.json").read_bytes())
+    page = stepwire.decode_page(real_file(f"{PAGE}.json").read_bytes())
     listed = ", ".join(step.id for step in page.data)
     assert f"listed {len(page.data)} steps: {listed}\n" in out
 

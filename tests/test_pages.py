@@ -17,15 +17,16 @@ import openai
 import pytest
 
 import stepwire
-from helpers import REAL, assistants_deprecated, real_files, step_object
+from helpers import assistants_deprecated, real_params, step_object
 from stepgen.server import ReplayServer
 
 MESSAGE = {"type": "message_creation", "message_creation": {"message_id": "msg_1"}}
+# The recorded pages (real_params' one visible skip where the corpus is absent).
 PAGES = [
-    pytest.param(path, id=path.name)
-    for path in real_files(".json")
-    if json.loads(path.read_bytes()).get("object") == "list"
-] or [pytest.param(REAL, marks=pytest.mark.skip(reason=f"no recorded pages in {REAL}"))]
+    param
+    for param in real_params(".json")
+    if param.values[0] is None or json.loads(param.values[0].read_bytes()).get("object") == "list"
+]
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ import openai
 import pytest
 
 import stepwire
-from helpers import REAL, assistants_deprecated, real_params
+from helpers import assistants_deprecated, real_file, real_params
 from stepgen.server import ReplayServer
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -59,7 +59,7 @@ def offline_done(body: bytes) -> bool:
 
 
 def body_of(name: str) -> bytes:
-    return (REAL / f"{name}.sse").read_bytes()
+    return real_file(f"{name}.sse").read_bytes()
 
 
 # -- the byte sources --------------------------------------------------------------
