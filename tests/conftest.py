@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 
-from helpers import MIN_EXAMPLES, SCALE, SCALE_VARIABLE, STREAM_MODULES, examples, load_impl
+from helpers import (
+    MIN_EXAMPLES,
+    SCALE,
+    SCALE_VARIABLE,
+    STREAM_MODULES,
+    examples,
+    forget_learned_shapes,
+    load_impl,
+)
 
 # Every hypothesis test sets its own max_examples through helpers.examples(); a test that
 # does not still runs at the suite's scale (hypothesis's default is 100 examples).
@@ -19,6 +27,13 @@ def pytest_report_header() -> str:
         f"stepwire test scale: {SCALE:g} ({SCALE_VARIABLE}; hypothesis examples and repetition "
         f"counts x{SCALE:g}, at least {MIN_EXAMPLES} examples a test; 1 is the full depth)"
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_decoders() -> None:
+    """Every test starts with shared decoders that learned nothing (helpers.py says why):
+    a test's outcome never depends on the tests that ran before it."""
+    forget_learned_shapes()
 
 
 @pytest.fixture(scope="session", params=list(STREAM_MODULES))

@@ -348,6 +348,23 @@ def test_keys_msgspec_cannot_name_are_kept_without_being_learned() -> None:
     assert decoder._twins._keys == {stepwire.RunStep: None}
 
 
+def test_a_learned_key_order_is_the_one_limit_of_a_decoders_history() -> None:
+    # docs/limits.md: once a decoder learned an unknown tag's keys in one order, a body
+    # with them in another encodes in the learned order; a fresh decoder keeps the body's.
+    # Equal values either way. (What made CI's thread test fail once, when an earlier
+    # random test had taught the shared delta decoder this tag.)
+    call = {"index": 4, "id": "call_u", "type": "web_search", "web_search": {"q": "a"}}
+    body = _delta(call)
+    taught = stepwire.Decoder(stepwire.RunStepDeltaEvent)
+    taught.decode(_delta({"type": "web_search", "index": 0}))
+    first, again = (taught.decode(body).delta.step_details.tool_calls[0] for _ in range(2))
+    fresh = stepwire.Decoder(stepwire.RunStepDeltaEvent).decode(body)
+    assert list(fresh.delta.step_details.tool_calls[0]) == list(call)  # the body's order
+    assert list(first) == list(call)  # not learned yet: the fallback, in the body's order
+    assert list(again) == ["type", "index", "id", "web_search"]  # the order learned
+    assert first == again == fresh.delta.step_details.tool_calls[0] == call
+
+
 def test_one_decoder_shared_by_threads_while_it_learns() -> None:
     decoder = stepwire.Decoder(stepwire.RunStepPage)
     pages = [compact(with_unknown_tool_types(generate_page(10, seed=s))) for s in range(4)]

@@ -18,10 +18,8 @@ from hypothesis import strategies as st
 from msgspec import UNSET
 
 import stepwire
-from helpers import accumulator_state, examples, load_impl, step_object
-from stepwire import _decode
+from helpers import accumulator_state, examples, forget_learned_shapes, load_impl, step_object
 from stepwire._model import FALLBACKS
-from stepwire._twins import Twins
 from stepwire._unknown import EXTRA_KEY, UnknownOutputDelta, UnknownToolCallDelta
 
 CREATED = "thread.run.step.created"
@@ -911,8 +909,7 @@ def _fresh_drive(module: Any, chunks: list[bytes], limits: Any) -> list[Any]:
     unknown object whose keys came in another order before; see the note on
     issue 13.)
     """
-    for decoder in _decode._DECODERS.values():
-        decoder._twins = Twins(decoder.type)
+    forget_learned_shapes()
     return drive(module.Accumulator(**(limits or {})), chunks)
 
 
