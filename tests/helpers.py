@@ -104,18 +104,20 @@ STREAM_MODULES = {"python": "stepwire._stream_py", "cython": "stepwire._stream_c
 
 
 def forget_learned_shapes() -> None:
-    """Give stepwire's shared decoders (``decode_*``, the accumulators') a fresh memory.
+    """Give stepwire's shared decoders (``decode_*``, the accumulators', the summaries') a
+    fresh memory.
 
     A decoder learns the unknown shapes the fallback meets (``_twins``), and what it
     learned decides the key order of an unknown object whose keys come in another order
     (docs/limits.md): a test that compares two decodes of one body must not depend on
     the bodies earlier tests (random hypothesis examples among them) taught the decoders.
     """
-    from stepwire import _decode
+    from stepwire import _decode, _summary
     from stepwire._twins import Twins
 
     for decoder in _decode._DECODERS.values():
         decoder._twins = Twins(decoder.type)
+    _summary._details_decoder.cache_clear()  # RunStepSummary.details()'s, built on first use
 
 
 def load_impl(name: str) -> Any:

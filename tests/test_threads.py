@@ -340,7 +340,8 @@ def test_own_accumulators_in_8_threads_give_the_single_threaded_snapshots(impl: 
     for got in run_together(work):
         for feed in got:
             # The first difference, named: the whole state is too long to read in a diff.
-            assert _first_difference(feed, expected) is None, _first_difference(feed, expected)
+            difference = _first_difference(feed, expected)
+            assert difference is None, difference
 
 
 def _first_difference(got: tuple[Any, ...], expected: tuple[Any, ...]) -> str | None:
